@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, bottom to top: numeric backend (OsusumeCore) → tensor engine → data → models →
+// evaluation → serving, and the `osusume` command line on top.
+let blas: [Target.Dependency] = [
+    .target(name: "COpenBLAS", condition: .when(platforms: [.linux])),
+]
+
+let package = Package(
+    name: "Osusume",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "osusume", targets: ["osusume"]),
+        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeEval"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "OsusumeCore", dependencies: blas,
+                linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]),
+        .target(name: "OsusumeTensor", dependencies: ["OsusumeCore"]),
+        .target(name: "OsusumeData", dependencies: ["OsusumeCore"]),
+        .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor"]),
+        .target(name: "OsusumeEval", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"]),
+        .executableTarget(name: "osusume", dependencies: [
+            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeEval",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
+        .testTarget(name: "OsusumeTensorTests", dependencies: ["OsusumeTensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "OsusumeDataTests", dependencies: ["OsusumeData"]),
+        .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval"]),
+        .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

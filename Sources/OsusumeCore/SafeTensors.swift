@@ -1,0 +1,174 @@
+import Foundation
+
+/// The safetensors format (https://github.com/huggingface/safetensors): 8-byte little-endian
+/// header length N, N bytes of JSON header `{name: {dtype, shape, data_offsets:[begin,end]}, …,
+/// "__metadata__": {string: string}}`, then the raw little-endian tensor bytes.
+public struct SafeTensors {
+    public enum DType: String, Sendable {
+        case f32 = "F32", f64 = "F64", f16 = "F16", bf16 = "BF16"
+        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+        public var size: Int {
+            switch self {
+            case .f64, .i64: return 8
+            case .f32, .i32: return 4
+            case .f16, .bf16, .i16: return 2
+            case .i8, .u8, .bool: return 1
+            }
+        }
+    }
+
+    public struct Entry: Sendable {
+        public var dtype: DType
+        public var shape: [Int]
+        public var bytes: Data
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    public var tensors: [String: Entry] = [:]
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    // MARK: adding and reading tensors
+
+    public mutating func set(_ name: String, floats: [Float], shape: [Int]) {
+        precondition(shape.reduce(1, *) == floats.count, "shape \(shape) does not match \(floats.count) values")
+        tensors[name] = Entry(dtype: .f32, shape: shape, bytes: floats.withUnsafeBytes { Data($0) })
+    }
+
+    public mutating func set(_ name: String, int32s: [Int32], shape: [Int]) {
+        precondition(shape.reduce(1, *) == int32s.count)
+        tensors[name] = Entry(dtype: .i32, shape: shape, bytes: int32s.withUnsafeBytes { Data($0) })
+    }
+
+    public mutating func set(_ name: String, int64s: [Int64], shape: [Int]) {
+        precondition(shape.reduce(1, *) == int64s.count)
+        tensors[name] = Entry(dtype: .i64, shape: shape, bytes: int64s.withUnsafeBytes { Data($0) })
+    }
+
+    /// Float32 values of a tensor (converting F64/F16/BF16/integers), with its shape.
+    public func floats(_ name: String) throws -> (values: [Float], shape: [Int]) {
+        guard let e = tensors[name] else { throw OsusumeError.modelFile("tensor '\(name)' is missing") }
+        var out = [Float](repeating: 0, count: e.count)
+        e.bytes.withUnsafeBytes { raw in
+            switch e.dtype {
+            case .f32: for i in 0..<e.count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+            case .f64: for i in 0..<e.count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))) }
+            case .f16:
+                for i in 0..<e.count { out[i] = SafeTensors.halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) }
+            case .bf16:
+                for i in 0..<e.count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) << 16) }
+            case .i64: for i in 0..<e.count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
+            case .i32: for i in 0..<e.count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))) }
+            case .i16: for i in 0..<e.count { out[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))) }
+            case .i8: for i in 0..<e.count { out[i] = Float(raw.load(fromByteOffset: i, as: Int8.self)) }
+            case .u8, .bool: for i in 0..<e.count { out[i] = Float(raw.load(fromByteOffset: i, as: UInt8.self)) }
+            }
+        }
+        return (out, e.shape)
+    }
+
+    /// Int32 values of an integer tensor (I32 or I64 within range).
+    public func int32s(_ name: String) throws -> (values: [Int32], shape: [Int]) {
+        guard let e = tensors[name] else { throw OsusumeError.modelFile("tensor '\(name)' is missing") }
+        var out = [Int32](repeating: 0, count: e.count)
+        try e.bytes.withUnsafeBytes { raw in
+            switch e.dtype {
+            case .i32: for i in 0..<e.count { out[i] = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)) }
+            case .i64:
+                for i in 0..<e.count {
+                    let v = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
+                    guard let w = Int32(exactly: v) else { throw OsusumeError.modelFile("tensor '\(name)' has a value out of Int32 range") }
+                    out[i] = w
+                }
+            default: throw OsusumeError.modelFile("tensor '\(name)' is \(e.dtype.rawValue), expected an integer type")
+            }
+        }
+        return (out, e.shape)
+    }
+
+    static func halfToFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h >> 15) << 31
+        let exp = Int((h >> 10) & 0x1f), mant = UInt32(h & 0x3ff)
+        if exp == 0 {
+            if mant == 0 { return Float(bitPattern: sign) }
+            let v = Float(mant) * powf(2, -24)
+            return sign != 0 ? -v : v
+        }
+        if exp == 31 { return Float(bitPattern: sign | 0x7f80_0000 | (mant << 13)) }
+        return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
+    }
+
+    // MARK: encoding
+
+    /// Serialises to the safetensors byte layout. Tensors are laid out in name order; the header
+    /// is padded with spaces to a multiple of 8 bytes, as the reference implementation does.
+    public func encoded() throws -> Data {
+        var header: [String: Any] = [:]
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let e = tensors[name]!
+            guard e.bytes.count == e.count * e.dtype.size else {
+                throw OsusumeError.modelFile("tensor '\(name)' has \(e.bytes.count) bytes for shape \(e.shape)")
+            }
+            header[name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]]
+            offset += e.bytes.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + offset)
+        var len = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
+        out.append(json)
+        for name in names { out.append(tensors[name]!.bytes) }
+        return out
+    }
+
+    public func write(to url: URL) throws { try AtomicFile.write(try encoded(), to: url) }
+
+    // MARK: decoding
+
+    public init(data: Data, source: String = "safetensors") throws {
+        func bad(_ m: String) -> OsusumeError { .file(source, problem: "not a valid safetensors file: \(m)") }
+        guard data.count >= 8 else { throw bad("shorter than 8 bytes") }
+        let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(data.count - 8), n < 100_000_000 else { throw bad("header length \(n) exceeds the file") }
+        let headerEnd = 8 + Int(n)
+        let headerData = data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd)
+        guard let obj = try? JSONSerialization.jsonObject(with: headerData), let header = obj as? [String: Any] else {
+            throw bad("header is not a JSON object")
+        }
+        let body = data.count - headerEnd
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: String] else { throw bad("__metadata__ must map strings to strings") }
+                metadata = m
+                continue
+            }
+            guard let d = value as? [String: Any], let dt = d["dtype"] as? String,
+                  let shapeAny = d["shape"] as? [Any], let offs = d["data_offsets"] as? [Any], offs.count == 2 else {
+                throw bad("entry '\(name)' lacks dtype, shape or data_offsets")
+            }
+            guard let dtype = DType(rawValue: dt) else { throw bad("entry '\(name)' has unsupported dtype \(dt)") }
+            let shape = try shapeAny.map { (v: Any) -> Int in
+                guard let i = (v as? NSNumber)?.intValue, i >= 0 else { throw bad("entry '\(name)' has a bad shape") }
+                return i
+            }
+            guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue,
+                  b >= 0, e >= b, e <= body else { throw bad("entry '\(name)' has data_offsets outside the file") }
+            guard e - b == shape.reduce(1, *) * dtype.size else { throw bad("entry '\(name)': \(e - b) bytes for shape \(shape) of \(dt)") }
+            let start = data.startIndex + headerEnd + b
+            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: data.subdata(in: start ..< start + (e - b)))
+        }
+    }
+
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+            throw OsusumeError.file(url.path, problem: "cannot read: \(error.localizedDescription)")
+        }
+        try self.init(data: data, source: url.path)
+    }
+}

@@ -1,0 +1,48 @@
+/// Top-k selection over a score vector: a bounded min-heap, O(n log k), no full sort.
+public enum TopK {
+    /// Indices of the `k` largest scores, best first. Indices with `-Float.infinity` (the way
+    /// callers exclude items) or NaN are never returned. Ties break toward the lower index.
+    public static func select(_ scores: UnsafeBufferPointer<Float>, k: Int) -> [Int32] {
+        let k = min(k, scores.count)
+        if k <= 0 { return [] }
+        var heapS = [Float](); heapS.reserveCapacity(k)
+        var heapI = [Int32](); heapI.reserveCapacity(k)
+        // "a worse than b": lower score, or equal score and higher index.
+        @inline(__always) func worse(_ sa: Float, _ ia: Int32, _ sb: Float, _ ib: Int32) -> Bool {
+            sa < sb || (sa == sb && ia > ib)
+        }
+        for i in 0..<scores.count {
+            let s = scores[i]
+            if !(s > -Float.infinity) { continue }  // excludes -inf and NaN
+            let idx = Int32(i)
+            if heapS.count < k {
+                heapS.append(s); heapI.append(idx)
+                var c = heapS.count - 1
+                while c > 0 {
+                    let p = (c - 1) / 2
+                    if worse(heapS[c], heapI[c], heapS[p], heapI[p]) {
+                        heapS.swapAt(c, p); heapI.swapAt(c, p); c = p
+                    } else { break }
+                }
+            } else if worse(heapS[0], heapI[0], s, idx) {
+                heapS[0] = s; heapI[0] = idx
+                var p = 0
+                while true {
+                    let l = 2 * p + 1, r = l + 1
+                    var m = p
+                    if l < k && worse(heapS[l], heapI[l], heapS[m], heapI[m]) { m = l }
+                    if r < k && worse(heapS[r], heapI[r], heapS[m], heapI[m]) { m = r }
+                    if m == p { break }
+                    heapS.swapAt(p, m); heapI.swapAt(p, m); p = m
+                }
+            }
+        }
+        var order = Array(0..<heapS.count)
+        order.sort { heapS[$0] > heapS[$1] || (heapS[$0] == heapS[$1] && heapI[$0] < heapI[$1]) }
+        return order.map { heapI[$0] }
+    }
+
+    public static func select(_ scores: [Float], k: Int) -> [Int32] {
+        scores.withUnsafeBufferPointer { select($0, k: k) }
+    }
+}

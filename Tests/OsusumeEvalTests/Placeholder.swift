@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderEvalTests: XCTestCase { func testBuilds() {} }

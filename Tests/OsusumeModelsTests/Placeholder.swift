@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderModelsTests: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderTensorTests: XCTestCase { func testBuilds() {} }
