@@ -42,7 +42,7 @@ public enum HTMLEntities {
 enum AnimeCatalog {
     static func item(id: String, name: String, genre: String, type: String) -> CatalogItem {
         CatalogItem(id: id, title: HTMLEntities.decode(name),
-                    genres: genre.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                    genres: genre.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty },
                     type: type.isEmpty ? nil : type)
     }
 
@@ -136,6 +136,37 @@ public struct AnimeCSVImporter: DatasetImporter {
         }
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog)
     }
+
+    /// Sets the rating of each (user, item) row of `log` from the parallel arrays, appending
+    /// pairs that have no row. Works user by user with a direct item → row table (no hashing,
+    /// no sorting). Returns how many pairs were appended.
+    static func joinRatings(into log: inout InteractionLog, users: [Int32], items: [Int32], ratings: [Float]) -> Int {
+        func buckets(_ owners: [Int32], _ n: Int) -> (start: [Int], rows: [Int]) {
+            var start = [Int](repeating: 0, count: n + 1)
+            for u in owners { start[Int(u) + 1] += 1 }
+            for u in 0..<n { start[u + 1] += start[u] }
+            var next = start, rows = [Int](repeating: 0, count: owners.count)
+            for (r, u) in owners.enumerated() { rows[next[Int(u)]] = r; next[Int(u)] += 1 }
+            return (start, rows)
+        }
+        let history = buckets(log.users, log.userCount)
+        let rated = buckets(users, log.userCount)
+        var rowOfItem = [Int](repeating: -1, count: log.itemCount)
+        var missing: [Int] = []
+        for u in 0..<log.userCount where rated.start[u + 1] > rated.start[u] {
+            let own = history.start[u] ..< history.start[u + 1]
+            for p in own { let r = history.rows[p]; if rowOfItem[Int(log.items[r])] < 0 { rowOfItem[Int(log.items[r])] = r } }
+            for p in rated.start[u] ..< rated.start[u + 1] {
+                let k = rated.rows[p]
+                let row = rowOfItem[Int(items[k])]
+                if row >= 0 { log.ratings[row] = ratings[k] } else { missing.append(k) }
+            }
+            for p in own { rowOfItem[Int(log.items[history.rows[p]])] = -1 }
+        }
+        // A rating without a history row is still an interaction (in ratings-file order).
+        for k in missing.sorted() { log.append(user: users[k], item: items[k], timestamp: Int64(log.count), rating: ratings[k]) }
+        return missing.count
+    }
 }
 
 /// CaseRecommender's 5,000-user MyAnimeList sample: tab-separated files with a header line.
@@ -166,7 +197,6 @@ public struct AnimeCaseRecImporter: DatasetImporter {
             throw OsusumeError.file(path, problem: "anime-caserec needs a folder containing anime_history.dat")
         }
         var b = LogBuilder()
-        var pairRow: [Int64: Int] = [:]
         let history = try TextFile(path: DataPath.join(dir, "anime_history.dat"))
         b.reserve(history.bytes.count / 10)
         try history.forEachRecord(.tsv) { r in
@@ -176,7 +206,6 @@ public struct AnimeCaseRecImporter: DatasetImporter {
             _ = try r.double(2, "feedback")
             let u = b.users.intern(r.bytes(0), encoding: r.encoding)
             let i = b.items.intern(r.bytes(1), encoding: r.encoding)
-            pairRow[Int64(u) << 32 | Int64(i)] = b.count
             b.append(user: u, item: i, timestamp: nil, rating: .nan)
         }
         var log = b.build(hasTimestamps: false, hasRatings: false)
@@ -184,22 +213,17 @@ public struct AnimeCaseRecImporter: DatasetImporter {
         let ratingsPath = DataPath.join(dir, "anime_ratings.dat")
         if DataPath.isFile(ratingsPath) {
             var users = b.users, items = b.items
-            var extra = 0
+            var ratedUsers: [Int32] = [], ratedItems: [Int32] = [], values: [Float] = []
             try TextFile(path: ratingsPath).forEachRecord(.tsv) { r in
                 if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return }
                 try r.expectFields(3, "User_ID, Anime_ID, Feedback")
-                let rating = Float(try r.double(2, "rating"))
-                let u = users.intern(r.bytes(0), encoding: r.encoding)
-                let i = items.intern(r.bytes(1), encoding: r.encoding)
-                if let row = pairRow[Int64(u) << 32 | Int64(i)] {
-                    log.ratings[row] = rating
-                } else {
-                    // A rating without a history row is still an interaction.
-                    log.append(user: u, item: i, timestamp: Int64(log.count), rating: rating)
-                    extra += 1
-                }
+                if r.isEmpty(0) || r.isEmpty(1) { throw r.malformed("empty user or anime id") }
+                values.append(Float(try r.double(2, "rating")))
+                ratedUsers.append(users.intern(r.bytes(0), encoding: r.encoding))
+                ratedItems.append(items.intern(r.bytes(1), encoding: r.encoding))
             }
             log.userIDs = users.map; log.itemIDs = items.map
+            let extra = AnimeCaseRecImporter.joinRatings(into: &log, users: ratedUsers, items: ratedItems, ratings: values)
             log.hasRatings = true
             if extra > 0 { logLine("anime-caserec: \(extra) ratings had no history row; added them as interactions") }
         }
@@ -224,5 +248,36 @@ public struct AnimeCaseRecImporter: DatasetImporter {
             }
         }
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog)
+    }
+
+    /// Sets the rating of each (user, item) row of `log` from the parallel arrays, appending
+    /// pairs that have no row. Works user by user with a direct item → row table (no hashing,
+    /// no sorting). Returns how many pairs were appended.
+    static func joinRatings(into log: inout InteractionLog, users: [Int32], items: [Int32], ratings: [Float]) -> Int {
+        func buckets(_ owners: [Int32], _ n: Int) -> (start: [Int], rows: [Int]) {
+            var start = [Int](repeating: 0, count: n + 1)
+            for u in owners { start[Int(u) + 1] += 1 }
+            for u in 0..<n { start[u + 1] += start[u] }
+            var next = start, rows = [Int](repeating: 0, count: owners.count)
+            for (r, u) in owners.enumerated() { rows[next[Int(u)]] = r; next[Int(u)] += 1 }
+            return (start, rows)
+        }
+        let history = buckets(log.users, log.userCount)
+        let rated = buckets(users, log.userCount)
+        var rowOfItem = [Int](repeating: -1, count: log.itemCount)
+        var missing: [Int] = []
+        for u in 0..<log.userCount where rated.start[u + 1] > rated.start[u] {
+            let own = history.start[u] ..< history.start[u + 1]
+            for p in own { let r = history.rows[p]; if rowOfItem[Int(log.items[r])] < 0 { rowOfItem[Int(log.items[r])] = r } }
+            for p in rated.start[u] ..< rated.start[u + 1] {
+                let k = rated.rows[p]
+                let row = rowOfItem[Int(items[k])]
+                if row >= 0 { log.ratings[row] = ratings[k] } else { missing.append(k) }
+            }
+            for p in own { rowOfItem[Int(log.items[history.rows[p]])] = -1 }
+        }
+        // A rating without a history row is still an interaction (in ratings-file order).
+        for k in missing.sorted() { log.append(user: users[k], item: items[k], timestamp: Int64(log.count), rating: ratings[k]) }
+        return missing.count
     }
 }

@@ -63,7 +63,7 @@ public struct HeldOutUsersSplit: DataSplitter {
         }
         var rng = SeededRandom(seed: seed)
         var order = eligible
-        for k in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(k, rng.nextInt(k + 1)) }
+        seededShuffle(&order, using: &rng)
         let validationSet = order[..<nValidation].sorted()
         let testSet = order[nValidation ..< nValidation + nTest].sorted()
 
@@ -81,7 +81,7 @@ public struct HeldOutUsersSplit: DataSplitter {
                 case .random:
                     var positions = Array(0..<n)
                     for k in 0..<nTargets {
-                        let j = k + rng.nextInt(n - k)
+                        let j = k + uniformIndex(below: n - k, using: &rng)
                         positions.swapAt(k, j)
                         isTarget[positions[k]] = true
                     }

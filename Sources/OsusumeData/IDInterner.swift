@@ -1,14 +1,19 @@
 /// Interns ids straight from file bytes into an `IDMap`. Plain decimal ids (the common case)
-/// are looked up by their integer value, so a `String` is built only the first time an id is
-/// seen; anything else goes through its text.
+/// are looked up by their integer value, in a direct table for values below `denseLimit` and a
+/// dictionary above, so a `String` is built and hashed only the first time an id is seen;
+/// anything else goes through its text.
 public struct IDInterner: Sendable {
     public private(set) var map: IDMap
+    /// dense[v] is the index of the id with value v, or -1.
+    @usableFromInline var dense: [Int32] = []
     private var numeric: [Int64: Int32] = [:]
+    /// Values below this use the direct table (at most 16 MiB of Int32).
+    @usableFromInline static let denseLimit: Int64 = 1 << 22
 
     public init(_ map: IDMap = IDMap()) {
         self.map = map
         for (i, id) in map.ids.enumerated() {
-            if let v = IDInterner.canonicalInteger(Array(id.utf8)) { numeric[v] = Int32(i) }
+            if let v = IDInterner.canonicalInteger(Array(id.utf8)) { storeNumeric(v, Int32(i)) }
         }
     }
 
@@ -29,19 +34,41 @@ public struct IDInterner: Sendable {
     public mutating func intern(_ id: String) -> Int32 {
         var id = id
         let i = map.intern(id)
-        if let v = id.withUTF8({ IDInterner.canonicalInteger($0) }) { numeric[v] = i }
+        if let v = id.withUTF8({ IDInterner.canonicalInteger($0) }) { storeNumeric(v, i) }
         return i
     }
 
     /// The dense index of the id in `raw` if it is known.
     public func lookup(_ raw: UnsafeBufferPointer<UInt8>, encoding: TextEncoding) -> Int32? {
         let trimmed = IDInterner.trim(raw)
-        if let v = IDInterner.canonicalInteger(trimmed) { return numeric[v] }
+        if let v = IDInterner.canonicalInteger(trimmed) { return lookupNumeric(v) }
         return map.index(of: TextFile.decode(trimmed, encoding))
     }
 
-    @usableFromInline func lookupNumeric(_ v: Int64) -> Int32? { numeric[v] }
-    @usableFromInline mutating func storeNumeric(_ v: Int64, _ i: Int32) { numeric[v] = i }
+    @inlinable func lookupNumeric(_ v: Int64) -> Int32? {
+        if v < IDInterner.denseLimit {
+            if v < Int64(dense.count) {
+                let i = dense[Int(v)]
+                return i >= 0 ? i : nil
+            }
+            return nil
+        }
+        return lookupLarge(v)
+    }
+
+    @usableFromInline func lookupLarge(_ v: Int64) -> Int32? { numeric[v] }
+
+    @usableFromInline mutating func storeNumeric(_ v: Int64, _ i: Int32) {
+        if v < IDInterner.denseLimit {
+            if v >= Int64(dense.count) {
+                let size = Int(min(IDInterner.denseLimit, max(v + 1, Int64(dense.count) * 2, 1024)))
+                dense.append(contentsOf: repeatElement(-1, count: size - dense.count))
+            }
+            dense[Int(v)] = i
+        } else {
+            numeric[v] = i
+        }
+    }
     @usableFromInline mutating func internText(_ s: String) -> Int32 { map.intern(s) }
 
     @inlinable static func trim(_ raw: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {

@@ -34,7 +34,7 @@ public struct RandomRatioSplit: DataSplitter {
                 if nValidation > 0 { nValidation -= 1 } else { nTest -= 1 }
             }
             var perm = Array(0..<n)
-            for k in stride(from: n - 1, to: 0, by: -1) { perm.swapAt(k, rng.nextInt(k + 1)) }
+            seededShuffle(&perm, using: &rng)
             let testRows = perm[..<nTest].sorted().map { rows[$0] }
             let validationRows = perm[nTest ..< nTest + nValidation].sorted().map { rows[$0] }
             let trainRows = perm[(nTest + nValidation)...].sorted().map { rows[$0] }
