@@ -21,7 +21,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "OsusumeCore", dependencies: blas,
                 linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]),
-        .target(name: "OsusumeTensor", dependencies: ["OsusumeCore"]),
+        // Vector kernels in C with per-function target attributes and run-time CPU dispatch.
+        .target(name: "OsusumeKernels"),
+        .target(name: "OsusumeTensor", dependencies: ["OsusumeCore", "OsusumeKernels"]),
         .target(name: "OsusumeData", dependencies: ["OsusumeCore"]),
         .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor"]),
         .target(name: "OsusumeEval", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"]),

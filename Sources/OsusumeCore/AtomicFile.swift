@@ -9,10 +9,10 @@ public enum AtomicFile {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try data.write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
+            // rename(2) replaces an existing file atomically (FileManager.replaceItemAt fails on
+            // Linux when the destination exists, and removes it).
+            if rename(tmp.path, url.path) != 0 {
+                throw OsusumeError.file(url.path, problem: "rename failed (errno \(errno))")
             }
         } catch {
             try? FileManager.default.removeItem(at: tmp)

@@ -1,0 +1,76 @@
+// Vectorised float kernels for the tensor engine. Each kernel is compiled several times (AVX-512,
+// AVX2+FMA, and the portable baseline) with per-function target attributes, and the widest one the
+// CPU supports is chosen once at run time, so the binary runs on any x86-64 machine (and on arm64,
+// where only the portable variant exists). No compiler flags are needed.
+#ifndef OSUSUME_KERNELS_H
+#define OSUSUME_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The variant in use: 0 portable, 2 AVX2+FMA, 3 AVX-512. Honours OSUSUME_SIMD=portable|avx2|avx512.
+int osk_simd_level(void);
+/// Overrides the variant (for measurements); returns the level actually set (capped by the CPU).
+int osk_set_simd_level(int level);
+
+// Elementwise maps, y may alias x.
+void osk_exp(const float *x, float *y, long n);
+void osk_log(const float *x, float *y, long n);
+void osk_tanh(const float *x, float *y, long n);
+void osk_sigmoid(const float *x, float *y, long n);
+void osk_gelu(const float *x, float *y, long n);
+void osk_silu(const float *x, float *y, long n);
+/// dx = dy · gelu'(x) (exact, erf-based GELU).
+void osk_gelu_backward(const float *x, const float *dy, float *dx, long n);
+/// dx = dy · silu'(x).
+void osk_silu_backward(const float *x, const float *dy, float *dx, long n);
+/// y[i] = log(1 + exp(x[i])), stable for large |x|.
+void osk_softplus(const float *x, float *y, long n);
+
+// Row-wise softmax family over `rows` rows of `cols` contiguous values.
+void osk_softmax_rows(const float *x, float *y, long rows, long cols);
+void osk_log_softmax_rows(const float *x, float *y, long rows, long cols);
+/// dx = y ⊙ (dy − Σ dy ⊙ y) per row.
+void osk_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols);
+/// dx = dy − softmax ⊙ Σ dy per row, with y the log-softmax output.
+void osk_log_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols);
+
+/// Layer norm over rows of `cols` values: y = (x − mean) · rstd · gamma + beta; stores mean and rstd.
+void osk_layer_norm_forward(const float *x, const float *gamma, const float *beta, float *y,
+                            float *mean, float *rstd, long rows, long cols, float eps);
+/// dx (overwritten) and dgamma/dbeta (accumulated) from dy. gamma may be NULL (all ones).
+void osk_layer_norm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                             const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols);
+
+/// Softmax cross-entropy over `rows` rows of logits (row stride `ld`) against `targets`, with label
+/// smoothing. Returns the summed loss of the rows whose target is not `ignore_index`, and adds
+/// their count to *counted. When write_grad is non-zero the logits are overwritten by
+/// grad_scale · (softmax − smoothed one-hot) (zero rows for ignored targets).
+double osk_softmax_xent_rows(float *logits, long rows, long cols, long ld, const int32_t *targets,
+                             int32_t ignore_index, float smoothing, float grad_scale, int write_grad,
+                             long *counted);
+
+/// Attention probabilities in place: s (rows × cols, row stride ld) holds raw scores for query
+/// rows row0..<row0+rows; masked entries (causal: key > query; key_keep[key] == 0) become 0, the
+/// rest a softmax of scale · s. Rows with every key masked become all zero.
+void osk_attention_softmax(float *s, long rows, long cols, long ld, long row0, int causal,
+                           const uint8_t *key_keep, float scale);
+/// In place: dp (the gradient w.r.t. probabilities) becomes scale · p ⊙ (dp − Σ dp ⊙ p), the
+/// gradient w.r.t. raw scores.
+void osk_attention_softmax_backward(const float *p, float *dp, long rows, long cols, long ld, float scale);
+
+/// AdamW step over n values (weight_decay = 0 gives Adam): decoupled decay, bias corrections
+/// bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ.
+void osk_adamw(float *p, const float *g, float *m, float *v, long n, float lr, float beta1,
+               float beta2, float eps, float weight_decay, float bc1, float bc2);
+
+/// Σ x[i]² in double precision.
+double osk_sum_squares(const float *x, long n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,446 @@
+// The body of every kernel, included once per instruction-set variant by kernels.c with SUFFIX
+// (name suffix), VW (floats per vector) and TARGET_ATTR (target attribute) defined. Written with
+// portable vector extensions so that one text serves AVX-512, AVX2 and the baseline.
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define F(name) CAT(name, SUFFIX)
+#define VF F(vf_)
+#define VI F(vi_)
+#define VFU F(vfu_)
+#define ATTR static inline __attribute__((always_inline)) TARGET_ATTR
+#define KATTR static TARGET_ATTR
+
+typedef float VF __attribute__((vector_size(VW * 4)));
+typedef int32_t VI __attribute__((vector_size(VW * 4)));
+typedef float VFU __attribute__((vector_size(VW * 4), aligned(4)));
+
+ATTR VF F(load)(const float *p) { return *(const VFU *)p; }
+ATTR void F(store)(float *p, VF v) { *(VFU *)p = v; }
+ATTR VF F(splat)(float x) { VF v = {0}; return v + x; }
+ATTR VF F(load_part)(const float *p, long n, float fill) {
+    VF v = F(splat)(fill);
+    for (long i = 0; i < n; i++) v[i] = p[i];
+    return v;
+}
+ATTR void F(store_part)(float *p, VF v, long n) { for (long i = 0; i < n; i++) p[i] = v[i]; }
+ATTR VF F(select)(VI mask, VF a, VF b) { return (VF)(((VI)a & mask) | ((VI)b & ~mask)); }
+ATTR float F(hsum)(VF v) { float s = 0; for (int i = 0; i < VW; i++) s += v[i]; return s; }
+ATTR float F(hmax)(VF v) { float s = v[0]; for (int i = 1; i < VW; i++) s = v[i] > s ? v[i] : s; return s; }
+ATTR VF F(vmax)(VF a, VF b) { return __builtin_elementwise_max(a, b); }
+ATTR VF F(vmin)(VF a, VF b) { return __builtin_elementwise_min(a, b); }
+
+// exp (Cephes polynomial, relative error ~2 ulp), inputs clamped to [-87.3, 88].
+ATTR VF F(vexp)(VF x) {
+    x = F(vmin)(x, F(splat)(88.0f));
+    x = F(vmax)(x, F(splat)(-87.33654f));
+    VF fx = __builtin_elementwise_floor(x * 1.44269504088896341f + 0.5f);
+    x = x - fx * 0.693359375f;
+    x = x - fx * -2.12194440e-4f;
+    VF z = x * x;
+    VF y = F(splat)(1.9875691500E-4f);
+    y = y * x + 1.3981999507E-3f;
+    y = y * x + 8.3334519073E-3f;
+    y = y * x + 4.1665795894E-2f;
+    y = y * x + 1.6666665459E-1f;
+    y = y * x + 5.0000001201E-1f;
+    y = y * z + x + 1.0f;
+    VI n = __builtin_convertvector(fx, VI);
+    n = (n + 127) << 23;
+    return y * (VF)n;
+}
+
+// Natural log (Cephes); 0 → −inf, negative → NaN, +inf → +inf; subnormals are read as FLT_MIN.
+ATTR VF F(vlog)(VF x0) {
+    VF x = F(vmax)(x0, F(splat)(1.17549435e-38f));
+    VI bits = (VI)x;
+    VI e = ((bits >> 23) & 0xff) - 126;
+    VF m = (VF)((bits & 0x007fffff) | 0x3f000000);
+    VI small = m < 0.707106781186547524f;
+    e = e + small;                      // small is −1 where true
+    VF xm = F(select)(small, m + m - 1.0f, m - 1.0f);
+    VF z = xm * xm;
+    VF y = F(splat)(7.0376836292E-2f);
+    y = y * xm - 1.1514610310E-1f;
+    y = y * xm + 1.1676998740E-1f;
+    y = y * xm - 1.2420140846E-1f;
+    y = y * xm + 1.4249322787E-1f;
+    y = y * xm - 1.6668057665E-1f;
+    y = y * xm + 2.0000714765E-1f;
+    y = y * xm - 2.4999993993E-1f;
+    y = y * xm + 3.3333331174E-1f;
+    y = y * xm * z;
+    VF fe = __builtin_convertvector(e, VF);
+    y = y + fe * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    VF r = xm + y + fe * 0.693359375f;
+    r = F(select)(x0 == 0.0f, F(splat)(-__builtin_inff()), r);
+    r = F(select)(x0 < 0.0f, F(splat)(__builtin_nanf("")), r);
+    r = F(select)(x0 == __builtin_inff(), F(splat)(__builtin_inff()), r);
+    r = F(select)(x0 != x0, x0, r);
+    return r;
+}
+
+ATTR VF F(vtanh)(VF x) {
+    VF a = __builtin_elementwise_abs(x);
+    VF z = x * x;
+    VF p = F(splat)(-5.70498872745E-3f);
+    p = p * z + 2.06390887954E-2f;
+    p = p * z - 5.37397155531E-2f;
+    p = p * z + 1.33314422036E-1f;
+    p = p * z - 3.33332819422E-1f;
+    VF smallv = p * z * x + x;
+    VF e = F(vexp)(a + a);
+    VF big = 1.0f - 2.0f / (e + 1.0f);
+    big = F(select)(x < 0.0f, -big, big);
+    return F(select)(a < 0.625f, smallv, big);
+}
+
+ATTR VF F(vsigmoid)(VF x) { return 1.0f / (1.0f + F(vexp)(-x)); }
+
+// erf by Abramowitz–Stegun 7.1.26 (absolute error ≤ 1.5e-7).
+ATTR VF F(verf)(VF x) {
+    VF a = __builtin_elementwise_abs(x);
+    VF t = 1.0f / (1.0f + 0.3275911f * a);
+    VF p = F(splat)(1.061405429f);
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    p = p * t;
+    VF r = 1.0f - p * F(vexp)(-a * a);
+    return F(select)(x < 0.0f, -r, r);
+}
+
+ATTR VF F(vgelu)(VF x) { return 0.5f * x * (1.0f + F(verf)(x * 0.70710678118654752f)); }
+ATTR VF F(vgelu_grad)(VF x) {
+    VF cdf = 0.5f * (1.0f + F(verf)(x * 0.70710678118654752f));
+    VF pdf = F(vexp)(-0.5f * x * x) * 0.39894228040143268f;
+    return cdf + x * pdf;
+}
+
+#define MAP_KERNEL(name, expr)                                                   \
+    KATTR void F(name)(const float *x, float *y, long n) {                      \
+        long i = 0;                                                              \
+        for (; i + VW <= n; i += VW) { VF v = F(load)(x + i); F(store)(y + i, (expr)); } \
+        if (i < n) { VF v = F(load_part)(x + i, n - i, 0.0f); F(store_part)(y + i, (expr), n - i); } \
+    }
+
+MAP_KERNEL(exp_k, F(vexp)(v))
+MAP_KERNEL(log_k, F(vlog)(v))
+MAP_KERNEL(tanh_k, F(vtanh)(v))
+MAP_KERNEL(sigmoid_k, F(vsigmoid)(v))
+MAP_KERNEL(gelu_k, F(vgelu)(v))
+MAP_KERNEL(silu_k, v * F(vsigmoid)(v))
+
+ATTR VF F(vsoftplus)(VF v) {
+    VF u = F(vexp)(-__builtin_elementwise_abs(v));
+    VF w = 1.0f + u;
+    VF l = F(vlog)(w);
+    VF d = w - 1.0f;
+    VF lp = F(select)(d == 0.0f, u, l * u / F(select)(d == 0.0f, F(splat)(1.0f), d));
+    return F(vmax)(v, F(splat)(0.0f)) + lp;
+}
+MAP_KERNEL(softplus_k, F(vsoftplus)(v))
+
+#define GRAD_KERNEL(name, expr)                                                  \
+    KATTR void F(name)(const float *x, const float *dy, float *dx, long n) {    \
+        long i = 0;                                                              \
+        for (; i + VW <= n; i += VW) { VF v = F(load)(x + i); VF d = F(load)(dy + i); F(store)(dx + i, (expr)); } \
+        if (i < n) { VF v = F(load_part)(x + i, n - i, 0.0f); VF d = F(load_part)(dy + i, n - i, 0.0f); F(store_part)(dx + i, (expr), n - i); } \
+    }
+
+GRAD_KERNEL(gelu_backward_k, d * F(vgelu_grad)(v))
+ATTR VF F(vsilu_grad)(VF v) { VF s = F(vsigmoid)(v); return s * (1.0f + v * (1.0f - s)); }
+GRAD_KERNEL(silu_backward_k, d * F(vsilu_grad)(v))
+
+// MARK: row reductions
+
+ATTR float F(row_max)(const float *x, long n) {
+    VF m = F(splat)(-__builtin_inff());
+    long i = 0;
+    for (; i + VW <= n; i += VW) m = F(vmax)(m, F(load)(x + i));
+    if (i < n) m = F(vmax)(m, F(load_part)(x + i, n - i, -__builtin_inff()));
+    return F(hmax)(m);
+}
+
+// y = exp(x − shift); returns Σ y. y may alias x.
+ATTR float F(row_exp_sum)(const float *x, float *y, long n, float shift) {
+    VF s = F(splat)(0.0f), sh = F(splat)(shift);
+    long i = 0;
+    for (; i + VW <= n; i += VW) { VF e = F(vexp)(F(load)(x + i) - sh); F(store)(y + i, e); s += e; }
+    if (i < n) {
+        VF e = F(vexp)(F(load_part)(x + i, n - i, 0.0f) - sh);
+        F(store_part)(y + i, e, n - i);
+        for (long j = 0; j < n - i; j++) s[j] += e[j];
+    }
+    return F(hsum)(s);
+}
+
+ATTR float F(row_sum)(const float *x, long n) {
+    VF s = F(splat)(0.0f);
+    long i = 0;
+    for (; i + VW <= n; i += VW) s += F(load)(x + i);
+    if (i < n) s += F(load_part)(x + i, n - i, 0.0f);
+    return F(hsum)(s);
+}
+
+ATTR float F(row_dot)(const float *x, const float *y, long n) {
+    VF s = F(splat)(0.0f);
+    long i = 0;
+    for (; i + VW <= n; i += VW) s += F(load)(x + i) * F(load)(y + i);
+    if (i < n) s += F(load_part)(x + i, n - i, 0.0f) * F(load_part)(y + i, n - i, 0.0f);
+    return F(hsum)(s);
+}
+
+ATTR void F(row_scale)(float *y, long n, float a) {
+    long i = 0;
+    for (; i + VW <= n; i += VW) F(store)(y + i, F(load)(y + i) * a);
+    for (; i < n; i++) y[i] *= a;
+}
+
+KATTR void F(softmax_rows_k)(const float *x, float *y, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols; float *yr = y + r * cols;
+        float m = F(row_max)(xr, cols);
+        float s = F(row_exp_sum)(xr, yr, cols, m);
+        F(row_scale)(yr, cols, 1.0f / s);
+    }
+}
+
+KATTR void F(log_softmax_rows_k)(const float *x, float *y, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols; float *yr = y + r * cols;
+        float m = F(row_max)(xr, cols);
+        // Σ exp(x − m) without storing: reuse y as scratch, then overwrite.
+        float s = F(row_exp_sum)(xr, yr, cols, m);
+        VF shift = F(splat)(m + logf(s));
+        long i = 0;
+        for (; i + VW <= cols; i += VW) F(store)(yr + i, F(load)(xr + i) - shift);
+        for (; i < cols; i++) yr[i] = xr[i] - shift[0];
+    }
+}
+
+KATTR void F(softmax_backward_rows_k)(const float *y, const float *dy, float *dx, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *dr = dy + r * cols; float *xr = dx + r * cols;
+        VF dot = F(splat)(F(row_dot)(yr, dr, cols));
+        long i = 0;
+        for (; i + VW <= cols; i += VW) F(store)(xr + i, F(load)(yr + i) * (F(load)(dr + i) - dot));
+        for (; i < cols; i++) xr[i] = yr[i] * (dr[i] - dot[0]);
+    }
+}
+
+KATTR void F(log_softmax_backward_rows_k)(const float *y, const float *dy, float *dx, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *dr = dy + r * cols; float *xr = dx + r * cols;
+        VF s = F(splat)(F(row_sum)(dr, cols));
+        long i = 0;
+        for (; i + VW <= cols; i += VW) F(store)(xr + i, F(load)(dr + i) - F(vexp)(F(load)(yr + i)) * s);
+        if (i < cols) {
+            VF v = F(load_part)(dr + i, cols - i, 0.0f) - F(vexp)(F(load_part)(yr + i, cols - i, 0.0f)) * s;
+            F(store_part)(xr + i, v, cols - i);
+        }
+    }
+}
+
+// MARK: layer norm
+
+KATTR void F(layer_norm_forward_k)(const float *x, const float *gamma, const float *beta, float *y,
+                                    float *mean, float *rstd, long rows, long cols, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols; float *yr = y + r * cols;
+        float mu = F(row_sum)(xr, cols) / (float)cols;
+        VF vmu = F(splat)(mu), acc = F(splat)(0.0f);
+        long i = 0;
+        for (; i + VW <= cols; i += VW) { VF d = F(load)(xr + i) - vmu; acc += d * d; }
+        float var = F(hsum)(acc);
+        for (; i < cols; i++) { float d = xr[i] - mu; var += d * d; }
+        float rs = 1.0f / sqrtf(var / (float)cols + eps);
+        mean[r] = mu; rstd[r] = rs;
+        VF vrs = F(splat)(rs);
+        i = 0;
+        for (; i + VW <= cols; i += VW) {
+            VF h = (F(load)(xr + i) - vmu) * vrs;
+            if (gamma) h = h * F(load)(gamma + i);
+            if (beta) h = h + F(load)(beta + i);
+            F(store)(yr + i, h);
+        }
+        for (; i < cols; i++) {
+            float h = (xr[i] - mu) * rs;
+            if (gamma) h *= gamma[i];
+            if (beta) h += beta[i];
+            yr[i] = h;
+        }
+    }
+}
+
+KATTR void F(layer_norm_backward_k)(const float *x, const float *gamma, const float *mean, const float *rstd,
+                                     const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *dr = dy + r * cols; float *xo = dx + r * cols;
+        VF vmu = F(splat)(mean[r]), vrs = F(splat)(rstd[r]);
+        VF sa = F(splat)(0.0f), sb = F(splat)(0.0f);
+        long i = 0;
+        for (; i + VW <= cols; i += VW) {
+            VF xh = (F(load)(xr + i) - vmu) * vrs;
+            VF d = F(load)(dr + i);
+            VF g = gamma ? d * F(load)(gamma + i) : d;
+            sa += g; sb += g * xh;
+            if (dgamma) F(store)(dgamma + i, F(load)(dgamma + i) + d * xh);
+            if (dbeta) F(store)(dbeta + i, F(load)(dbeta + i) + d);
+        }
+        float a = F(hsum)(sa), b = F(hsum)(sb);
+        for (; i < cols; i++) {
+            float xh = (xr[i] - mean[r]) * rstd[r];
+            float g = gamma ? dr[i] * gamma[i] : dr[i];
+            a += g; b += g * xh;
+            if (dgamma) dgamma[i] += dr[i] * xh;
+            if (dbeta) dbeta[i] += dr[i];
+        }
+        a /= (float)cols; b /= (float)cols;
+        VF va = F(splat)(a), vb = F(splat)(b);
+        i = 0;
+        for (; i + VW <= cols; i += VW) {
+            VF xh = (F(load)(xr + i) - vmu) * vrs;
+            VF d = F(load)(dr + i);
+            VF g = gamma ? d * F(load)(gamma + i) : d;
+            F(store)(xo + i, vrs * (g - va - xh * vb));
+        }
+        for (; i < cols; i++) {
+            float xh = (xr[i] - mean[r]) * rstd[r];
+            float g = gamma ? dr[i] * gamma[i] : dr[i];
+            xo[i] = rstd[r] * (g - a - xh * b);
+        }
+    }
+}
+
+// MARK: softmax cross-entropy
+
+KATTR double F(softmax_xent_rows_k)(float *logits, long rows, long cols, long ld, const int32_t *targets,
+                                     int32_t ignore_index, float smoothing, float grad_scale, int write_grad,
+                                     long *counted) {
+    double total = 0;
+    long n = 0;
+    float off = smoothing / (float)cols;
+    for (long r = 0; r < rows; r++) {
+        float *x = logits + r * ld;
+        int32_t t = targets[r];
+        if (t == ignore_index || t < 0 || t >= cols) {
+            if (write_grad) for (long j = 0; j < cols; j++) x[j] = 0;
+            continue;
+        }
+        n++;
+        float m = F(row_max)(x, cols);
+        float xs = smoothing != 0 ? F(row_sum)(x, cols) : 0;
+        float xt = x[t];
+        float s;
+        if (write_grad) s = F(row_exp_sum)(x, x, cols, m);
+        else {
+            VF acc = F(splat)(0.0f), sh = F(splat)(m);
+            long i = 0;
+            for (; i + VW <= cols; i += VW) acc += F(vexp)(F(load)(x + i) - sh);
+            float tail = 0;
+            for (; i < cols; i++) { VF e = F(vexp)(F(splat)(x[i] - m)); tail += e[0]; }
+            s = F(hsum)(acc) + tail;
+        }
+        float lse = m + logf(s);
+        total += (double)(lse - (1.0f - smoothing) * xt - off * xs);
+        if (write_grad) {
+            float a = grad_scale / s;
+            VF va = F(splat)(a), vo = F(splat)(off * grad_scale);
+            long i = 0;
+            for (; i + VW <= cols; i += VW) F(store)(x + i, F(load)(x + i) * va - vo);
+            for (; i < cols; i++) x[i] = x[i] * a - off * grad_scale;
+            x[t] -= (1.0f - smoothing) * grad_scale;
+        }
+    }
+    if (counted) *counted += n;
+    return total;
+}
+
+// MARK: attention
+
+KATTR void F(attention_softmax_k)(float *s, long rows, long cols, long ld, long row0, int causal,
+                                   const uint8_t *key_keep, float scale) {
+    for (long r = 0; r < rows; r++) {
+        float *x = s + r * ld;
+        long limit = causal ? (row0 + r + 1 < cols ? row0 + r + 1 : cols) : cols;
+        if (scale != 1.0f) F(row_scale)(x, limit, scale);
+        if (key_keep) for (long j = 0; j < limit; j++) if (!key_keep[j]) x[j] = -__builtin_inff();
+        float m = F(row_max)(x, limit);
+        if (m == -__builtin_inff()) { for (long j = 0; j < cols; j++) x[j] = 0; continue; }
+        float sum = F(row_exp_sum)(x, x, limit, m);
+        F(row_scale)(x, limit, 1.0f / sum);
+        if (key_keep) for (long j = 0; j < limit; j++) if (!key_keep[j]) x[j] = 0;
+        for (long j = limit; j < cols; j++) x[j] = 0;
+    }
+}
+
+KATTR void F(attention_softmax_backward_k)(const float *p, float *dp, long rows, long cols, long ld, float scale) {
+    for (long r = 0; r < rows; r++) {
+        const float *pr = p + r * ld; float *d = dp + r * ld;
+        VF dot = F(splat)(F(row_dot)(pr, d, cols));
+        long i = 0;
+        for (; i + VW <= cols; i += VW) F(store)(d + i, F(load)(pr + i) * (F(load)(d + i) - dot) * scale);
+        for (; i < cols; i++) d[i] = pr[i] * (d[i] - dot[0]) * scale;
+    }
+}
+
+// MARK: optimizer
+
+KATTR void F(adamw_k)(float *p, const float *g, float *m, float *v, long n, float lr, float beta1,
+                       float beta2, float eps, float weight_decay, float bc1, float bc2) {
+    float decay = 1.0f - lr * weight_decay;
+    float step = lr / bc1;
+    float rbc2 = 1.0f / sqrtf(bc2);
+    long i = 0;
+    for (; i + VW <= n; i += VW) {
+        VF gi = F(load)(g + i);
+        VF mi = F(load)(m + i) * beta1 + gi * (1.0f - beta1);
+        VF vi = F(load)(v + i) * beta2 + gi * gi * (1.0f - beta2);
+        F(store)(m + i, mi); F(store)(v + i, vi);
+        VF denom = __builtin_elementwise_sqrt(vi) * rbc2 + eps;
+        F(store)(p + i, F(load)(p + i) * decay - step * mi / denom);
+    }
+    for (; i < n; i++) {
+        float gi = g[i];
+        float mi = m[i] * beta1 + gi * (1.0f - beta1);
+        float vi = v[i] * beta2 + gi * gi * (1.0f - beta2);
+        m[i] = mi; v[i] = vi;
+        p[i] = p[i] * decay - step * mi / (sqrtf(vi) * rbc2 + eps);
+    }
+}
+
+KATTR double F(sum_squares_k)(const float *x, long n) {
+    double total = 0;
+    long i = 0;
+    while (i < n) {
+        long end = i + 4096 < n ? i + 4096 : n;
+        VF s = F(splat)(0.0f);
+        for (; i + VW <= end; i += VW) { VF v = F(load)(x + i); s += v * v; }
+        float t = F(hsum)(s);
+        for (; i < end; i++) t += x[i] * x[i];
+        total += t;
+    }
+    return total;
+}
+
+static const osk_table CAT(table, SUFFIX) = {
+    F(exp_k), F(log_k), F(tanh_k), F(sigmoid_k), F(gelu_k), F(silu_k), F(softplus_k),
+    F(gelu_backward_k), F(silu_backward_k),
+    F(softmax_rows_k), F(log_softmax_rows_k), F(softmax_backward_rows_k), F(log_softmax_backward_rows_k),
+    F(layer_norm_forward_k), F(layer_norm_backward_k), F(softmax_xent_rows_k),
+    F(attention_softmax_k), F(attention_softmax_backward_k), F(adamw_k), F(sum_squares_k),
+};
+
+#undef CAT2
+#undef CAT
+#undef F
+#undef VF
+#undef VI
+#undef VFU
+#undef ATTR
+#undef KATTR
+#undef MAP_KERNEL
+#undef GRAD_KERNEL

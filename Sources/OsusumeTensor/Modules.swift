@@ -1,0 +1,222 @@
+import Foundation
+import OsusumeCore
+
+/// Base class of layers, in the style of MLX's `Module`: subclasses keep their parameters as
+/// `Tensor` properties and their sub-layers as `Module` (or `[Module]`) properties, and implement
+/// `callAsFunction`. Parameters are found by reflection and named by dotted paths
+/// ("blocks.0.attention.query.weight"), which are also the names used by optimizers and files.
+open class Module {
+    /// Training mode (dropout active). Set for a whole tree with `train()` / `eval()`.
+    public var training = true
+
+    public init() {}
+
+    /// Every parameter tensor, by dotted name, in declaration order.
+    public func namedParameters() -> [(String, Tensor)] {
+        var out: [(String, Tensor)] = []
+        collect(prefix: "", into: &out)
+        return out
+    }
+
+    /// Parameters that receive gradients (`requiresGrad`).
+    public func trainableParameters() -> [(String, Tensor)] { namedParameters().filter { $0.1.requiresGrad } }
+
+    /// Direct sub-modules by name (array elements are named by index).
+    public func children() -> [(String, Module)] {
+        var out: [(String, Module)] = []
+        for (label, value) in storedProperties() {
+            if let m = value as? Module { out.append((label, m)) }
+            else if let ms = value as? [Module] { for (i, m) in ms.enumerated() { out.append(("\(label).\(i)", m)) } }
+        }
+        return out
+    }
+
+    /// Total number of parameter values.
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.1.count } }
+
+    /// Sets training mode on this module and every sub-module.
+    public func train(_ on: Bool = true) {
+        training = on
+        for (_, c) in children() { c.train(on) }
+    }
+
+    /// Evaluation mode: `train(false)`.
+    public func eval() { train(false) }
+
+    private func storedProperties() -> [(String, Any)] {
+        var mirrors: [Mirror] = []
+        var m: Mirror? = Mirror(reflecting: self)
+        while let cur = m { mirrors.append(cur); m = cur.superclassMirror }
+        var out: [(String, Any)] = []
+        for mirror in mirrors.reversed() {
+            for child in mirror.children {
+                guard let label = child.label, !label.hasPrefix("$"), !label.hasPrefix("_") else { continue }
+                out.append((label, child.value))
+            }
+        }
+        return out
+    }
+
+    private func collect(prefix: String, into out: inout [(String, Tensor)]) {
+        for (label, value) in storedProperties() {
+            if let t = value as? Tensor { out.append((prefix + label, t)) }
+            else if let m = value as? Module { m.collect(prefix: prefix + label + ".", into: &out) }
+            else if let ms = value as? [Module] {
+                for (i, m) in ms.enumerated() { m.collect(prefix: prefix + label + ".\(i).", into: &out) }
+            }
+        }
+    }
+}
+
+/// y = x Wᵀ + b, with W of shape [outputs, inputs] as in PyTorch. Initialised uniformly in
+/// ±1/√inputs (PyTorch's default).
+public final class Linear: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, seed: UInt64? = nil) {
+        var rng = SeededRandom(seed: seed ?? Engine.nextSeed())
+        let bound = 1 / Float(inputs).squareRoot()
+        weight = Tensor.randomUniform([outputs, inputs], low: -bound, high: bound, rng: &rng).trainable()
+        self.bias = bias ? Tensor.randomUniform([outputs], low: -bound, high: bound, rng: &rng).trainable() : nil
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+}
+
+/// A lookup table of `count` vectors of size `dim`, initialised from N(0, std²). With
+/// `sparseGradients` its gradient holds only the rows used, and optimizers update only those.
+public final class Embedding: Module {
+    public let weight: Tensor
+    public var sparseGradients: Bool
+
+    public init(_ count: Int, _ dim: Int, std: Float = 1, sparseGradients: Bool = false, seed: UInt64? = nil) {
+        weight = Tensor.randomNormal([count, dim], std: std, seed: seed ?? Engine.nextSeed()).trainable()
+        self.sparseGradients = sparseGradients
+    }
+
+    public func callAsFunction(_ indices: IndexTensor) -> Tensor {
+        embedding(weight, indices, sparseGradient: sparseGradients)
+    }
+}
+
+/// Layer normalisation over the last axis with a learned scale (`weight`) and shift (`bias`).
+public final class LayerNorm: Module {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let eps: Float
+
+    public init(_ dim: Int, eps: Float = 1e-5) {
+        weight = Tensor.ones([dim]).trainable()
+        bias = Tensor.zeros([dim]).trainable()
+        self.eps = eps
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+}
+
+/// Dropout with probability `probability` while training; the identity in evaluation mode.
+/// Masks are seeded from `Engine`'s generator, so a run is reproducible from `Engine.seed`.
+public final class Dropout: Module {
+    public let probability: Float
+
+    public init(_ probability: Float) { self.probability = probability }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard training, probability > 0 else { return x }
+        return dropout(x, probability: probability, seed: Engine.nextSeed())
+    }
+}
+
+/// Activation functions by name.
+public enum Activation: String, Sendable, Codable {
+    case relu, gelu, swish, tanh, sigmoid
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch self {
+        case .relu: return OsusumeTensor.relu(x)
+        case .gelu: return OsusumeTensor.gelu(x)
+        case .swish: return OsusumeTensor.swish(x)
+        case .tanh: return OsusumeTensor.tanh(x)
+        case .sigmoid: return OsusumeTensor.sigmoid(x)
+        }
+    }
+}
+
+/// Multi-head attention with query/key/value/output projections and the fused attention kernel.
+public final class MultiHeadAttention: Module {
+    public let query: Linear
+    public let key: Linear
+    public let value: Linear
+    public let output: Linear
+    public let heads: Int
+
+    public init(dim: Int, heads: Int) {
+        precondition(dim % heads == 0, "dimension \(dim) is not divisible by \(heads) heads")
+        query = Linear(dim, dim)
+        key = Linear(dim, dim)
+        value = Linear(dim, dim)
+        output = Linear(dim, dim)
+        self.heads = heads
+    }
+
+    /// Attention of `queries` [B, L, D] over `keys`/`values` [B, S, D] (self-attention when
+    /// only `queries` is given).
+    public func callAsFunction(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+                               causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+        let k = keys ?? queries, v = values ?? k
+        let a = scaledDotProductAttention(query: query(queries), key: key(k), value: value(v), heads: heads,
+                                          causal: causal, keyPadding: keyPadding)
+        return output(a)
+    }
+}
+
+/// Position-wise feed-forward: Linear → activation → dropout → Linear.
+public final class FeedForward: Module {
+    public let linear1: Linear
+    public let linear2: Linear
+    public let dropout: Dropout
+    public let activation: Activation
+
+    public init(dim: Int, hidden: Int, activation: Activation = .gelu, dropout: Float = 0) {
+        linear1 = Linear(dim, hidden)
+        linear2 = Linear(hidden, dim)
+        self.dropout = Dropout(dropout)
+        self.activation = activation
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear2(dropout(activation(linear1(x)))) }
+}
+
+/// A Transformer encoder block. Pre-LN (`normFirst`, the default):
+/// x + drop(attn(ln1(x))), then + drop(ff(ln2(·))). Post-LN: ln1(x + drop(attn(x))), then
+/// ln2(· + drop(ff(·))).
+public final class TransformerBlock: Module {
+    public let attention: MultiHeadAttention
+    public let feedForward: FeedForward
+    public let norm1: LayerNorm
+    public let norm2: LayerNorm
+    public let dropout1: Dropout
+    public let dropout2: Dropout
+    public let normFirst: Bool
+
+    public init(dim: Int, heads: Int, hidden: Int, dropout: Float = 0, activation: Activation = .gelu,
+                normFirst: Bool = true) {
+        attention = MultiHeadAttention(dim: dim, heads: heads)
+        feedForward = FeedForward(dim: dim, hidden: hidden, activation: activation, dropout: dropout)
+        norm1 = LayerNorm(dim)
+        norm2 = LayerNorm(dim)
+        dropout1 = Dropout(dropout)
+        dropout2 = Dropout(dropout)
+        self.normFirst = normFirst
+    }
+
+    public func callAsFunction(_ x: Tensor, causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+        if normFirst {
+            let h = x + dropout1(attention(norm1(x), causal: causal, keyPadding: keyPadding))
+            return h + dropout2(feedForward(norm2(h)))
+        }
+        let h = norm1(x + dropout1(attention(x, causal: causal, keyPadding: keyPadding)))
+        return norm2(h + dropout2(feedForward(h)))
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import OsusumeCore
+import OsusumeKernels
+
+/// Rows of the last axis processed in parallel chunks of whole rows.
+@inline(__always)
+func parallelRows(_ rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
+    parallelRange(rows, minChunk: Swift.max(1, parallelThreshold / 2 / Swift.max(cols, 1)), body)
+}
+
+/// Numerically stable softmax over the last axis.
+public func softmax(_ x: Tensor) -> Tensor {
+    let cols = x.shape.last ?? 1, rows = x.count / Swift.max(cols, 1)
+    let out = Tensor(uninitialized: x.shape)
+    let px = x.data, po = out.data
+    parallelRows(rows, cols: cols) { r in osk_softmax_rows(px + r.lowerBound * cols, po + r.lowerBound * cols, r.count, cols) }
+    if Tape.needs(x) {
+        Tape.record(out) { g in
+            let dx = Tensor(uninitialized: x.shape)
+            let pg = g.data, pd = dx.data
+            parallelRows(rows, cols: cols) { r in
+                let o = r.lowerBound * cols
+                osk_softmax_backward_rows(po + o, pg + o, pd + o, r.count, cols)
+            }
+            accumulateGrad(x, dx, owned: true)
+        }
+    }
+    return out
+}
+
+/// Numerically stable log-softmax over the last axis.
+public func logSoftmax(_ x: Tensor) -> Tensor {
+    let cols = x.shape.last ?? 1, rows = x.count / Swift.max(cols, 1)
+    let out = Tensor(uninitialized: x.shape)
+    let px = x.data, po = out.data
+    parallelRows(rows, cols: cols) { r in osk_log_softmax_rows(px + r.lowerBound * cols, po + r.lowerBound * cols, r.count, cols) }
+    if Tape.needs(x) {
+        Tape.record(out) { g in
+            let dx = Tensor(uninitialized: x.shape)
+            let pg = g.data, pd = dx.data
+            parallelRows(rows, cols: cols) { r in
+                let o = r.lowerBound * cols
+                osk_log_softmax_backward_rows(po + o, pg + o, pd + o, r.count, cols)
+            }
+            accumulateGrad(x, dx, owned: true)
+        }
+    }
+    return out
+}
+
+/// Layer normalisation over the last axis (fused kernel): (x − mean)/√(var + eps) · weight + bias.
+public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+    let cols = x.shape.last ?? 1, rows = x.count / Swift.max(cols, 1)
+    if let weight { precondition(weight.count == cols) }
+    if let bias { precondition(bias.count == cols) }
+    let out = Tensor(uninitialized: x.shape)
+    let stats = Tensor(uninitialized: [2, rows])
+    let px = x.data, po = out.data, mean = stats.data, rstd = stats.data + rows
+    let pw = weight?.data, pb = bias?.data
+    parallelRows(rows, cols: cols) { r in
+        let o = r.lowerBound * cols
+        osk_layer_norm_forward(px + o, pw, pb, po + o, mean + r.lowerBound, rstd + r.lowerBound, r.count, cols, eps)
+    }
+    let wantW = weight.map { Tape.needs($0) } ?? false, wantB = bias.map { Tape.needs($0) } ?? false
+    guard Tape.needs(x) || wantW || wantB else { return out }
+    Tape.record(out) { g in
+        let dx = Tensor(uninitialized: x.shape)
+        let pg = g.data, pd = dx.data
+        let chunks = rows * cols >= parallelThreshold ? Swift.min(Threads.count, rows) : 1
+        let partial = Tensor(zeroed: [chunks, 2, cols])
+        let pp = partial.data
+        Threads.parallelFor(rows, chunks: chunks) { c, r in
+            let o = r.lowerBound * cols
+            osk_layer_norm_backward(px + o, pw, mean + r.lowerBound, rstd + r.lowerBound, pg + o, pd + o,
+                                    pp + c * 2 * cols, pp + c * 2 * cols + cols, r.count, cols)
+        }
+        withExtendedLifetime(stats) {}
+        if x.requiresGrad { accumulateGrad(x, dx, owned: true) }
+        for (which, param) in [(0, weight), (1, bias)] {
+            guard let param, param.requiresGrad else { continue }
+            let d = Tensor(uninitialized: param.shape)
+            for j in 0..<cols {
+                var s: Float = 0
+                for c in 0..<chunks { s += pp[c * 2 * cols + which * cols + j] }
+                d.data[j] = s
+            }
+            accumulateGrad(param, d, owned: true)
+        }
+    }
+    return out
+}
+
+/// Elements per independently seeded block of dropout randomness: the mask depends only on the
+/// seed and the element index, never on the thread count.
+let dropoutBlock = 4096
+
+/// Zeroes each element with probability `p` and scales the rest by 1/(1 − p). The mask comes
+/// from `seed` (modules draw seeds from `Engine.random`).
+public func dropout(_ x: Tensor, probability p: Float, seed: UInt64) -> Tensor {
+    precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
+    if p == 0 { return x }
+    let n = x.count
+    let mask = ByteBuffer(count: n)
+    let out = Tensor(uninitialized: x.shape)
+    let threshold = UInt32(Swift.min(65535, Swift.max(0, (p * 65536).rounded())))
+    let scale = 1 / (1 - p)
+    let px = x.data, po = out.data, pm = mask.pointer
+    let blocks = (n + dropoutBlock - 1) / dropoutBlock
+    parallelRange(blocks, minChunk: 4) { r in
+        for blk in r {
+            var rng = SeededRandom(seed: seed &+ UInt64(blk) &* 0x9E37_79B9_7F4A_7C15)
+            let lo = blk * dropoutBlock, hi = Swift.min(n, lo + dropoutBlock)
+            var i = lo
+            while i < hi {
+                let bits = rng.next()
+                var j = 0
+                while j < 4 && i < hi {
+                    let u = UInt32((bits >> (16 * UInt64(j))) & 0xffff)
+                    pm[i] = u >= threshold ? 1 : 0
+                    i += 1; j += 1
+                }
+            }
+            for k in lo..<hi { po[k] = px[k] * (Float(pm[k]) * scale) }
+        }
+    }
+    if Tape.needs(x) {
+        Tape.record(out) { g in
+            let dx = Tensor(uninitialized: x.shape)
+            let pg = g.data, pd = dx.data
+            parallelRange(n) { r in for k in r { pd[k] = pg[k] * (Float(pm[k]) * scale) } }
+            _ = mask
+            accumulateGrad(x, dx, owned: true)
+        }
+    }
+    return out
+}
+
+extension Engine {
+    nonisolated(unsafe) static var generator = SeededRandom(seed: 0x0505_5e5e)
+
+    /// Reseeds the engine's generator (dropout masks, default initialisations).
+    public static func seed(_ value: UInt64) { generator = SeededRandom(seed: value) }
+
+    /// The next seed from the engine's generator.
+    public static func nextSeed() -> UInt64 { generator.next() }
+}

@@ -1,0 +1,89 @@
+import XCTest
+import OsusumeCore
+@testable import OsusumeTensor
+
+/// Gradient checks through every module, with respect to its input and all of its parameters.
+final class ModuleTests: XCTestCase {
+    func check(_ module: Module, _ inputs: [Tensor] = [], file: StaticString = #filePath, line: UInt = #line,
+               _ f: () -> Tensor) {
+        checkGradients(inputs + module.trainableParameters().map { $0.1 }, samples: 8, file: file, line: line, f)
+    }
+
+    func testLinear() {
+        let layer = Linear(4, 3, seed: 1)
+        let x = randn([2, 4], seed: 2)
+        check(layer, [x]) { layer(x) }
+        XCTAssertEqual(layer.namedParameters().map { $0.0 }, ["weight", "bias"])
+    }
+
+    func testEmbedding() {
+        let emb = Embedding(7, 3, seed: 3)
+        let idx = IndexTensor([1, 6, 1, 2])
+        check(emb) { emb(idx) }
+        let sparse = Embedding(7, 3, sparseGradients: true, seed: 3)
+        check(sparse) { sparse(idx) }
+    }
+
+    func testLayerNormAndDropout() {
+        let ln = LayerNorm(5)
+        let x = randn([3, 5], seed: 4)
+        ln.weight.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = 1 + 0.1 * Float(i) } }
+        check(ln, [x]) { ln(x) }
+        let drop = Dropout(0.5)
+        Engine.seed(5)
+        let y = drop(x)
+        XCTAssertNotEqual(y.scalars, x.scalars)
+        drop.eval()
+        XCTAssertEqual(drop(x).scalars, x.scalars)
+    }
+
+    func testMultiHeadAttention() {
+        let mha = MultiHeadAttention(dim: 8, heads: 2)
+        let x = randn([2, 4, 8], seed: 6)
+        check(mha, [x]) { mha(x, causal: true) }
+        let mem = randn([2, 3, 8], seed: 7)
+        check(mha, [x, mem]) { mha(x, keys: mem, keyPadding: [true, true, false, true, false, true]) }
+        XCTAssertEqual(mha.namedParameters().map { $0.0 }.prefix(3), ["query.weight", "query.bias", "key.weight"])
+    }
+
+    func testFeedForward() {
+        for act in [Activation.relu, .gelu, .swish, .tanh, .sigmoid] {
+            let ff = FeedForward(dim: 4, hidden: 6, activation: act)
+            let x = randn([3, 4], seed: 8)
+            check(ff, [x]) { ff(x) }
+        }
+    }
+
+    func testTransformerBlocks() {
+        for normFirst in [true, false] {
+            let block = TransformerBlock(dim: 8, heads: 2, hidden: 12, dropout: 0, normFirst: normFirst)
+            let x = randn([2, 5, 8], seed: 9)
+            check(block, [x]) { block(x, causal: true) }
+        }
+        let block = TransformerBlock(dim: 8, heads: 2, hidden: 12)
+        let names = block.namedParameters().map { $0.0 }
+        XCTAssertTrue(names.contains("attention.output.weight"))
+        XCTAssertTrue(names.contains("feedForward.linear2.bias"))
+        XCTAssertTrue(names.contains("norm2.weight"))
+        XCTAssertEqual(block.parameterCount, 4 * (64 + 8) + (8 * 12 + 12) + (12 * 8 + 8) + 4 * 8)
+    }
+
+    func testNestedModuleNamesAndTrainMode() {
+        final class Net: Module {
+            let blocks = [Linear(2, 2, seed: 1), Linear(2, 2, seed: 2)]
+            let drop = Dropout(0.1)
+        }
+        let net = Net()
+        XCTAssertEqual(net.namedParameters().map { $0.0 }, ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"])
+        net.eval()
+        XCTAssertFalse(net.drop.training)
+        XCTAssertFalse(net.blocks[1].training)
+    }
+
+    func testSmallSASRecShapedModel() {
+        let model = TinySASRec(items: 11, length: 6, dim: 8, heads: 2, blocks: 2, dropout: 0)
+        let seqs = IndexTensor((0..<12).map { Int32($0 % 10 + 1) }, shape: [2, 6])
+        let targets = IndexTensor((0..<12).map { Int32(($0 + 3) % 10 + 1) }, shape: [2, 6])
+        checkGradients(model.trainableParameters().map { $0.1 }, samples: 4) { model.loss(seqs, targets) }
+    }
+}

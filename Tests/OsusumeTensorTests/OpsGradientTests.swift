@@ -1,0 +1,242 @@
+import XCTest
+import OsusumeCore
+@testable import OsusumeTensor
+
+/// A finite-difference check for every op.
+final class OpsGradientTests: XCTestCase {
+    func testBinaryOpsWithBroadcasting() {
+        let shapes: [([Int], [Int])] = [([3, 4], [3, 4]), ([3, 4], [4]), ([4], [3, 4]), ([2, 3, 4], [3, 1]),
+                                         ([2, 1, 4], [3, 1]), ([3, 4], [1]), ([1], [2, 3])]
+        for (k, (sa, sb)) in shapes.enumerated() {
+            let a = randn(sa, seed: UInt64(k)), b = randn(sb, seed: UInt64(100 + k))
+            checkGradients([a, b]) { a + b }
+            checkGradients([a, b]) { a - b }
+            checkGradients([a, b]) { a * b }
+            let bp = abs(b) + 0.5
+            checkGradients([a, bp]) { a / bp }
+        }
+    }
+
+    func testBroadcastValues() {
+        let a = Tensor(shape: [2, 1, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [2, 1], scalars: [10, 20])
+        XCTAssertEqual((a + b).shape, [2, 2, 3])
+        XCTAssertEqual((a + b).scalars, [11, 12, 13, 21, 22, 23, 14, 15, 16, 24, 25, 26])
+        XCTAssertEqual(broadcast(b, to: [2, 2]).scalars, [10, 10, 20, 20])
+        let x = randn([2, 3], seed: 1)
+        checkGradients([x]) { broadcast(x.reshaped([2, 1, 3]), to: [2, 4, 3]) }
+    }
+
+    func testScalarArithmetic() {
+        let x = randn([5], seed: 2)
+        checkGradients([x]) { 2 * x + 1 }
+        checkGradients([x]) { x - 3 }
+        checkGradients([x]) { 3 - x }
+        checkGradients([x]) { x / 4 }
+        checkGradients([x]) { -x }
+        let p = abs(x) + 0.5
+        checkGradients([p]) { 2 / p }
+    }
+
+    func testUnaryOps() {
+        let x = randn([4, 5], seed: 3)
+        checkGradients([x]) { exp(x) }
+        checkGradients([x]) { tanh(x) }
+        checkGradients([x]) { sigmoid(x) }
+        checkGradients([x]) { gelu(x) }
+        checkGradients([x]) { swish(x) }
+        checkGradients([x]) { softplus(x) }
+        checkGradients([x]) { square(x) }
+        let away = x + Tensor(x.scalars.map { $0 >= 0 ? 0.1 : -0.1 }).reshaped([4, 5])
+        checkGradients([away]) { relu(away) }
+        checkGradients([away]) { abs(away) }
+        checkGradients([away]) { clamp(away, min: -0.05, max: 0.05) + clamp(away, min: -10, max: 10) }
+        let pos = abs(x) + 0.5
+        checkGradients([pos]) { log(pos) }
+        checkGradients([pos]) { sqrt(pos) }
+    }
+
+    func testUnaryValuesMatchFoundation() {
+        let xs: [Float] = (0..<101).map { Float($0 - 50) * 0.37 }
+        let x = Tensor(xs)
+        assertClose(exp(x).scalars, xs.map { Foundation.exp($0) }, tol: 1e-6)
+        assertClose(tanh(x).scalars, xs.map { Foundation.tanh($0) }, tol: 1e-6)
+        assertClose(sigmoid(x).scalars, xs.map { 1 / (1 + Foundation.exp(-$0)) }, tol: 1e-6)
+        assertClose(gelu(x).scalars, xs.map { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot().float)) }, tol: 1e-5)
+        assertClose(softplus(x).scalars, xs.map { Foundation.log1p(Foundation.exp($0)) }, tol: 1e-5)
+        let pos = Tensor(xs.map { Swift.abs($0) + 1e-3 })
+        assertClose(log(pos).scalars, pos.scalars.map { Foundation.log($0) }, tol: 1e-6)
+    }
+
+    func testReductions() {
+        let x = randn([2, 3, 4], seed: 4)
+        checkGradients([x]) { sum(x) }
+        checkGradients([x]) { mean(x) }
+        checkGradients([x]) { sum(x, axis: 1) }
+        checkGradients([x]) { sum(x, axes: [0, 2], keepDims: true) }
+        checkGradients([x]) { mean(x, axis: -1) }
+        checkGradients([x]) { max(x, axis: 1) }
+        checkGradients([x]) { max(x, axis: 2, keepDims: true) }
+        XCTAssertEqual(sum(x, axes: [0, 2]).shape, [3])
+        let v = Tensor(shape: [2, 3], scalars: [1, 5, 2, 7, 0, 3])
+        XCTAssertEqual(max(v, axis: 1).scalars, [5, 7])
+        XCTAssertEqual(sum(v, axis: 0).scalars, [8, 5, 5])
+        XCTAssertEqual(mean(v).item, 3, accuracy: 1e-6)
+    }
+
+    func testMatmul() {
+        let a = randn([3, 4], seed: 5), b = randn([4, 5], seed: 6)
+        checkGradients([a, b]) { matmul(a, b) }
+        let bt = randn([5, 4], seed: 7)
+        checkGradients([a, bt]) { matmul(a, bt, transposeB: true) }
+        let at = randn([4, 3], seed: 8)
+        checkGradients([at, b]) { matmul(at, b, transposeA: true) }
+        checkGradients([at, bt]) { matmul(at, bt, transposeA: true, transposeB: true) }
+        let a3 = randn([2, 3, 4], seed: 9)
+        checkGradients([a3, b]) { matmul(a3, b) }
+        let b3 = randn([2, 4, 5], seed: 10), b3t = randn([2, 5, 4], seed: 11)
+        checkGradients([a3, b3]) { matmul(a3, b3) }
+        checkGradients([a3, b3t]) { matmul(a3, b3t, transposeB: true) }
+        // Values against a naive product.
+        let c = matmul(a, b)
+        for i in 0..<3 { for j in 0..<5 {
+            var s: Float = 0
+            for k in 0..<4 { s += a[i, k] * b[k, j] }
+            XCTAssertEqual(c[i, j], s, accuracy: 1e-5)
+        } }
+    }
+
+    func testLargeMatmulSplitsAgreeWithSerial() {
+        // Shapes that take the row, column and k-split paths of the threaded product.
+        for (m, n, k) in [(300, 40, 50), (20, 400, 60), (16, 16, 9000)] {
+            let a = randn([m, k], seed: 12), b = randn([k, n], seed: 13)
+            Threads.count = 2
+            let par = matmul(a, b).scalars
+            Threads.count = 1
+            let ser = matmul(a, b).scalars
+            Threads.count = 2
+            assertClose(par, ser, tol: 1e-4)
+        }
+    }
+
+    func testLinear() {
+        let x = randn([2, 3, 4], seed: 14), w = randn([5, 4], seed: 15), b = randn([5], seed: 16)
+        checkGradients([x, w, b]) { linear(x, weight: w, bias: b) }
+        checkGradients([x, w]) { linear(x, weight: w) }
+        assertClose(linear(x, weight: w, bias: b).scalars, (matmul(x, w, transposeB: true) + b).scalars)
+    }
+
+    func testShapeOps() {
+        let x = randn([2, 3, 4], seed: 17)
+        checkGradients([x]) { x.reshaped([6, -1]) }
+        checkGradients([x]) { transpose(x) }
+        checkGradients([x]) { permute(x, [2, 0, 1]) }
+        XCTAssertEqual(permute(x, [2, 0, 1]).shape, [4, 2, 3])
+        XCTAssertEqual(permute(x, [2, 0, 1])[3, 1, 2], x[1, 2, 3])
+        let y = randn([2, 2, 4], seed: 18)
+        checkGradients([x, y]) { concat([x, y], axis: 1) }
+        checkGradients([x]) { let p = split(x, sizes: [1, 3], axis: 2); return p[0] * 2 + sum(p[1], axis: 2, keepDims: true) }
+        checkGradients([x]) { let p = split(x, sizes: [1, 1], axis: 0); return p[0] * p[1] }
+        let pieces = split(x, sizes: [2, 1], axis: 1)
+        XCTAssertEqual(concat(pieces, axis: 1).scalars, x.scalars)
+    }
+
+    func testMaskedFill() {
+        let x = randn([3, 4], seed: 19)
+        let mask = Tensor(shape: [1, 4], scalars: [0, 1, 0, 1])
+        checkGradients([x]) { maskedFill(x, mask: mask, value: -5) }
+        let y = maskedFill(x, mask: mask, value: -5)
+        XCTAssertEqual(y[2, 1], -5)
+        XCTAssertEqual(y[2, 0], x[2, 0])
+    }
+
+    func testEmbedding() {
+        let table = randn([6, 3], seed: 20)
+        let idx = IndexTensor([1, 4, 1, 0, 5, 4], shape: [2, 3])
+        checkGradients([table]) { embedding(table, idx) }
+        XCTAssertEqual(embedding(table, idx).shape, [2, 3, 3])
+        // The row-sparse gradient equals the dense one on its rows and lists only used rows.
+        let (_, dense) = valueAndGrad(wrt: [table]) { sum(embedding(table, idx) * 3) }
+        let (_, sparse) = valueAndGrad(wrt: [table]) { sum(embedding(table, idx, sparseGradient: true) * 3) }
+        XCTAssertEqual(sparse[0]!.sparseRows, [0, 1, 4, 5])
+        XCTAssertEqual(densify(sparse[0]!).scalars, dense[0]!.scalars)
+        checkGradients([table]) { embedding(table, idx, sparseGradient: true) }
+    }
+
+    func testSoftmaxFamily() {
+        let x = randn([3, 7], seed: 21, std: 2)
+        checkGradients([x]) { softmax(x) }
+        checkGradients([x]) { logSoftmax(x) }
+        let s = softmax(Tensor(shape: [1, 3], scalars: [1000, 1001, 1002])).scalars
+        XCTAssertEqual(s.reduce(0, +), 1, accuracy: 1e-6)
+        XCTAssertFalse(s.contains { $0.isNaN })
+        let ls = logSoftmax(Tensor(shape: [1, 2], scalars: [-1000, 0])).scalars
+        XCTAssertEqual(ls[1], 0, accuracy: 1e-6)
+        XCTAssertEqual(ls[0], -1000, accuracy: 1e-2)
+    }
+
+    func testLayerNorm() {
+        let x = randn([2, 3, 6], seed: 22), w = randn([6], seed: 23), b = randn([6], seed: 24)
+        checkGradients([x, w, b]) { layerNorm(x, weight: w, bias: b) }
+        checkGradients([x]) { layerNorm(x, weight: nil, bias: nil) }
+        let y = layerNorm(x, weight: nil, bias: nil).scalars
+        let row = Array(y[0..<6])
+        XCTAssertEqual(row.reduce(0, +) / 6, 0, accuracy: 1e-5)
+        XCTAssertEqual(row.map { $0 * $0 }.reduce(0, +) / 6, 1, accuracy: 1e-3)
+    }
+
+    func testDropout() {
+        let x = randn([50, 40], seed: 25)
+        checkGradients([x]) { dropout(x, probability: 0.3, seed: 7) }
+        let y = dropout(Tensor.ones([100_000]), probability: 0.25, seed: 3).scalars
+        let kept = Float(y.filter { $0 != 0 }.count) / Float(y.count)
+        XCTAssertEqual(kept, 0.75, accuracy: 0.01)
+        XCTAssertEqual(y.first { $0 != 0 }!, 1 / 0.75, accuracy: 1e-6)
+        // The mask depends on the seed only, not on the thread count.
+        Threads.count = 1
+        let one = dropout(x, probability: 0.5, seed: 11).scalars
+        Threads.count = 2
+        XCTAssertEqual(one, dropout(x, probability: 0.5, seed: 11).scalars)
+    }
+
+    func testAttentionGradients() {
+        let b = 2, l = 5, d = 8
+        let q = randn([b, l, d], seed: 26), k = randn([b, l, d], seed: 27), v = randn([b, l, d], seed: 28)
+        checkGradients([q, k, v]) { scaledDotProductAttention(query: q, key: k, value: v, heads: 2) }
+        checkGradients([q, k, v]) { scaledDotProductAttention(query: q, key: k, value: v, heads: 2, causal: true) }
+        let pad = [false, true, true, true, true, true, true, false, true, true]
+        checkGradients([q, k, v]) { scaledDotProductAttention(query: q, key: k, value: v, heads: 4, causal: true, keyPadding: pad) }
+        let kc = randn([b, 3, d], seed: 29), vc = randn([b, 3, d], seed: 30)
+        checkGradients([q, kc, vc]) { scaledDotProductAttention(query: q, key: kc, value: vc, heads: 2) }
+    }
+
+    func testAttentionMatchesComposedOps() {
+        // Long enough (l > 64) to use causal row blocks.
+        let b = 2, l = 70, d = 8, heads = 2, dh = 4
+        let q = randn([b, l, d], seed: 31), k = randn([b, l, d], seed: 32), v = randn([b, l, d], seed: 33)
+        let fused = scaledDotProductAttention(query: q, key: k, value: v, heads: heads, causal: true)
+        func heads4(_ t: Tensor) -> Tensor { permute(t.reshaped([b, l, heads, dh]), [0, 2, 1, 3]) }
+        var upper = [Float](repeating: 0, count: l * l)
+        for i in 0..<l { for j in (i + 1)..<Swift.max(i + 1, l) { upper[i * l + j] = 1 } }
+        let scores = matmul(heads4(q), heads4(k), transposeB: true) * (1 / Float(dh).squareRoot())
+        let p = softmax(maskedFill(scores, mask: Tensor(shape: [l, l], scalars: upper), value: -Float.infinity))
+        let composed = permute(matmul(p, heads4(v)), [0, 2, 1, 3]).reshaped([b, l, d])
+        assertClose(fused.scalars, composed.scalars, tol: 1e-4)
+    }
+
+    func testNoTapeOutsideValueAndGrad() {
+        let w = randn([3, 3], seed: 34).trainable()
+        let x = randn([2, 3], seed: 35)
+        _ = relu(matmul(x, w))
+        XCTAssertTrue(Tape.entries.isEmpty)
+        let (_, grads) = valueAndGrad(wrt: [w]) {
+            let frozen = withoutGradients { matmul(x, w) }
+            XCTAssertFalse(frozen.requiresGrad)
+            return sum(matmul(x, w))
+        }
+        XCTAssertNotNil(grads[0])
+        XCTAssertTrue(Tape.entries.isEmpty)
+    }
+}
+
+extension Double { var float: Float { Float(self) } }

@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderTensorTests: XCTestCase { func testBuilds() {} }
