@@ -37,21 +37,32 @@ METRICS = ["NDCG@10", "HR@10", "NDCG@20", "HR@20", "MRR@10", "MRR@20", "Recall@1
 
 
 def run_measured(cmd, timeout=None, env=None):
-    """Run cmd; return (rc, stdout, stderr, wall_s, peak_rss_mb of that child)."""
-    t0 = time.time()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        return 124, out, err + f"\n[timeout after {timeout}s]", time.time() - t0, None
-    # communicate() reaped the child; rusage of children covers all finished children, so
-    # take the delta via wait4 is impossible after reaping -> use the child's own report
-    # when present, else RUSAGE_CHILDREN maximum (an upper bound).
-    import resource
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    return p.returncode, out, err, time.time() - t0, rss
+    """Run cmd; return (rc, stdout, stderr, wall_s, peak_rss_mb of that child alone)."""
+    import tempfile
+    import threading
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+        t0 = time.time()
+        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, env=env)
+        timer = None
+        timed_out = []
+        if timeout:
+            def _kill():
+                timed_out.append(True)
+                p.kill()
+            timer = threading.Timer(timeout, _kill)
+            timer.start()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.time() - t0
+        if timer:
+            timer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(status)
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read(), fe.read()
+    rc = 124 if timed_out else p.returncode
+    if timed_out:
+        err += f"\n[timeout after {timeout}s]"
+    return rc, out, err, wall, ru.ru_maxrss / 1024.0
 
 
 def parse_json_doc(text):
@@ -129,10 +140,31 @@ def print_table(model, osu, peer, file=sys.stdout):
         print(f"{name:<{w[0]}} {fmt(o, 2):>{w[1]}} {fmt(p, 2):>{w[2]}} {'':>{w[3]}} {ratio:>{w[4]}}", file=file)
 
 
+def summary_table(results_dir):
+    """Markdown table of every results/*.json (RecBole and, where present, Osusume)."""
+    import glob
+    rows = []
+    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
+        with open(path) as f:
+            r = json.load(f)
+        p, o = r.get("recbole") or {}, r.get("osusume") or {}
+        pm, om, pt = p.get("metrics", {}), o.get("metrics", {}), p.get("timings", {})
+        overrides = [c[c.index("--set") + 1] for c in [r["recbole_command"][i:i + 2] for i in range(len(r.get("recbole_command") or []))] if c[0] == "--set"] if r.get("recbole_command") else []
+        load = (p.get("load") or {}).get("start")
+        rows.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            os.path.basename(path)[:-5], r.get("recbole_model"), " ".join(overrides) or "defaults",
+            *[fmt(pm.get(m)) for m in ("NDCG@10", "HR@10", "NDCG@20", "HR@20", "MRR@10")],
+            fmt(pt.get("fit_s"), 1) + f" ({fmt(pt.get('model_init_s'), 1)})", fmt(pt.get("s_per_epoch"), 1) + (f" x{pt.get('epochs')}" if pt.get("epochs") else ""),
+            fmt(om.get("NDCG@10")), load[0] if load else "-"))
+    head = ("| result | RecBole model | overrides | NDCG@10 | HR@10 | NDCG@20 | HR@20 | MRR@10 | fit s (model init s) | s/epoch x epochs | Osusume NDCG@10 | load1 at start |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|")
+    return head + "\n" + "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required="--table" not in sys.argv)
     ap.add_argument("--format", default="sasrec", help="Osusume --format (RecBole side auto-detects)")
     ap.add_argument("--name", default=None, help="dataset name (default: the data file's folder name)")
     ap.add_argument("--models", default="pop,itemknn,ease", help="comma list of Osusume model names")
@@ -149,7 +181,11 @@ def main():
     ap.add_argument("--results", default=RESULTS)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--timeout", type=float, default=None, help="per-run timeout in seconds")
+    ap.add_argument("--table", action="store_true", help="print a markdown table of results/*.json and exit")
     args = ap.parse_args()
+    if args.table:
+        print(summary_table(args.results))
+        return []
 
     name = args.name or os.path.basename(os.path.dirname(os.path.abspath(args.data)))
     models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
@@ -188,7 +224,7 @@ def main():
 
         peer = None
         reuse = previous and previous.get("recbole") and (args.osusume_only or args.reuse_peer) and \
-            previous.get("recbole_command", [])[4:] == peer_cmd[4:]
+            (previous.get("recbole_command") or [])[4:] == peer_cmd[4:]
         if reuse:
             peer = previous["recbole"]
             print(f"[compare] {m}: reusing RecBole result from {fpath}", file=sys.stderr)
@@ -218,7 +254,7 @@ def main():
                 try:
                     osu = parse_json_doc(out)
                     osu["_wall_s"] = round(wall, 2)
-                    osu["_peak_rss_mb_upper_bound"] = round(rss, 1)
+                    osu["_peak_rss_mb"] = round(rss, 1)
                 except (ValueError, json.JSONDecodeError) as e:
                     print(f"[compare] Osusume {m}: cannot parse JSON ({e}):\n{out[-2000:]}", file=sys.stderr)
         elif not args.peer_only and previous and previous.get("osusume"):

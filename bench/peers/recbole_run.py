@@ -233,7 +233,8 @@ def build_config_dict(args, meta, work, model_type_is_seq):
         # evaluation batch: many users per batch (does not change results)
         "eval_batch_size": 512 if model_type_is_seq else 256 * (n_items + 1),
     }
-    if args.model in ("Pop", "ItemKNN", "EASE", "MultiVAE", "MultiDAE", "RecVAE"):
+    if args.model in ("Pop", "ItemKNN", "EASE", "MultiVAE", "MultiDAE", "RecVAE") and not (
+            args.model == "Pop" and getattr(args, "pop_as_shipped", False)):
         # These models never look at sampled negatives; RecBole's default uniform
         # negative sampling would only cost time -- except for Pop, which counts every
         # item id in the training batch, negatives included (so sampling would add
