@@ -16,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -25,10 +27,15 @@ let package = Package(
         .target(name: "OsusumeKernels"),
         .target(name: "OsusumeTensor", dependencies: ["OsusumeCore", "OsusumeKernels"]),
         .target(name: "OsusumeData", dependencies: ["OsusumeCore"]),
-        .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor"]),
+        .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData"]),
         .target(name: "OsusumeEval", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"]),
+        .target(name: "OsusumeServe", dependencies: [
+            "OsusumeCore", "OsusumeData", "OsusumeModels",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], resources: [.copy("Web")]),
         .executableTarget(name: "osusume", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeEval",
+            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeEval", "OsusumeServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
@@ -37,6 +44,10 @@ let package = Package(
         .testTarget(name: "OsusumeDataTests", dependencies: ["OsusumeData"]),
         .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
+        .testTarget(name: "OsusumeServeTests", dependencies: [
+            "OsusumeServe", "OsusumeModels", "OsusumeData",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public enum AtomicFile {
     /// Writes `data` to `url` through a temporary file in the same directory and a rename, so a

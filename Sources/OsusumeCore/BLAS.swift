@@ -35,6 +35,18 @@ public enum BLAS {
         cblas_sgemv(CblasRowMajor, trans.cblas, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 
+    /// C (n×n, upper triangle, row-major) = alpha · Aᵀ·A + beta · C for A k×n row-major. The
+    /// lower triangle of C is left as it was.
+    public static func ssyrkUpperTransposed(n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>,
+                                           c: UnsafeMutablePointer<Float>, beta: Float) {
+        if n == 0 || k == 0 { return }
+        #if canImport(Accelerate)
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(n), beta, c, Int32(n))
+        #else
+        cblas_ssyrk(CblasRowMajor, 121, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(n), beta, c, Int32(n))
+        #endif
+    }
+
     /// Number of threads BLAS calls may use. Osusume sets it from `Threads.count`.
     public static var threads: Int {
         get {

@@ -30,7 +30,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// Uniform integer in 0..<n (n > 0), without modulo bias worth caring about at our sizes.
     @inline(__always)
-    public mutating func nextInt(_ n: Int) -> Int { Int((next() >> 32) &* UInt64(n) >> 32) }
+    public mutating func nextInt(_ n: Int) -> Int { Int(((next() >> 32) &* UInt64(n)) >> 32) }
 
     /// Standard normal (Box–Muller).
     public mutating func nextGaussian() -> Float {

@@ -87,6 +87,20 @@ public struct SafeTensors {
         return (out, e.shape)
     }
 
+    /// Int64 values of an integer tensor (I64 or I32).
+    public func int64s(_ name: String) throws -> (values: [Int64], shape: [Int]) {
+        guard let e = tensors[name] else { throw OsusumeError.modelFile("tensor '\(name)' is missing") }
+        var out = [Int64](repeating: 0, count: e.count)
+        try e.bytes.withUnsafeBytes { raw in
+            switch e.dtype {
+            case .i64: for i in 0..<e.count { out[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) }
+            case .i32: for i in 0..<e.count { out[i] = Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))) }
+            default: throw OsusumeError.modelFile("tensor '\(name)' is \(e.dtype.rawValue), expected an integer type")
+            }
+        }
+        return (out, e.shape)
+    }
+
     static func halfToFloat(_ h: UInt16) -> Float {
         let sign = UInt32(h >> 15) << 31
         let exp = Int((h >> 10) & 0x1f), mant = UInt32(h & 0x3ff)

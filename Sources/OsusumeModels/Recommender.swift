@@ -85,6 +85,12 @@ extension ModelConfig {
         }
     }
 
+    /// The configuration as a JSON value (exact types: a Bool stays a Bool).
+    public func jsonValue() -> JSONValue {
+        guard let d = try? JSONEncoder().encode(self), let v = try? JSONDecoder().decode(JSONValue.self, from: d) else { return .null }
+        return v
+    }
+
     /// The configuration as a JSON-friendly dictionary (for manifests and `--json` output).
     public func dictionary() -> [String: Any] {
         guard let d = try? JSONEncoder().encode(self),
@@ -120,6 +126,7 @@ public protocol Recommender: AnyObject {
 
 extension Recommender {
     public var configDictionary: [String: Any] { config.dictionary() }
+    public var configJSON: JSONValue { config.jsonValue() }
 
     /// Scores one query into a new array.
     public func score(_ query: ScoringQuery) -> [Float] {

@@ -1,0 +1,41 @@
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeModels
+
+/// One fit-and-evaluate run: a model fitted on a split's training part, validated on its
+/// validation cases (for models that stop early) and measured on its test cases.
+public struct ExperimentResult {
+    public var model: any Recommender
+    public var report: EvaluationReport
+    public var fitSeconds: Double
+}
+
+public enum Experiment {
+    /// Fits `model` on `split.train` and evaluates it on `split.test` with `options`.
+    /// Models that stop early receive a validation callback (NDCG@10 on `split.validation`,
+    /// full ranking) through `TrainingData.validate`.
+    public static func run(_ model: any Recommender, dataset: Dataset, split: SplitResult,
+                           options: EvaluationOptions, seed: UInt64 = 42,
+                           checkpointDirectory: URL? = nil) throws -> ExperimentResult {
+        let evaluator = RankingEvaluator(trainingLog: split.train, options: options)
+        var validationOptions = EvaluationOptions()
+        validationOptions.ks = [10]
+        validationOptions.showProgress = false
+        validationOptions.batchSize = options.batchSize
+        let validator = RankingEvaluator(trainingLog: split.train, options: validationOptions)
+        let validation = split.validation
+        let training = TrainingData(
+            log: split.train, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
+            validation: validation,
+            validate: validation.isEmpty ? nil : { m in
+                (try? validator.evaluate(m, cases: validation))?.metrics["NDCG@10"] ?? 0
+            },
+            checkpointDirectory: checkpointDirectory, seed: seed)
+        let t0 = Date()
+        try model.fit(training)
+        let fitSeconds = Date().timeIntervalSince(t0)
+        let report = try evaluator.evaluate(model, cases: split.test, label: "evaluate \(type(of: model).kind)")
+        return ExperimentResult(model: model, report: report, fitSeconds: fitSeconds)
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeModels
+
+/// Options every command shares: threads, quiet, JSON output.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Threads for Osusume's loops and BLAS (default: all cores, or OSUSUME_THREADS).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON document on stdout instead of tables.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "No progress or log lines on stderr.")
+    var quiet = false
+
+    func apply() {
+        if let t = threads { Threads.count = t } else { Threads.count = Threads.count }
+        if quiet { ProgressReporter.quietByDefault = true }
+    }
+}
+
+/// Where the data comes from and how it is filtered.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Data set: a folder or file. Default: the bundled MovieLens ml-latest-small.")
+    var data: String?
+
+    @Option(help: "Format (default: detected). One of: \(DatasetLoader.formats.joined(separator: ", ")).")
+    var format: String?
+
+    @Option(name: .customLong("min-rating"), help: "Keep only interactions rated at least this (explicit → implicit).")
+    var minRating: Float?
+
+    @Option(name: .customLong("min-user"), help: "Drop users with fewer interactions than this.")
+    var minUser: Int?
+
+    @Option(name: .customLong("min-item"), help: "Drop items with fewer interactions than this.")
+    var minItem: Int?
+
+    @Option(name: .customLong("kcore"), help: "Iterative k-core: every user and item keeps at least k interactions.")
+    var kcore: Int?
+
+    @Option(name: .customLong("recent-days"), help: "Keep only the last N days of activity.")
+    var recentDays: Double?
+
+    /// Loads and filters the data set, logging what each step did.
+    func load() throws -> Dataset {
+        let path = try data ?? BundledData.path()
+        let start = Date()
+        var d = try DatasetLoader.load(path: path, format: format)
+        d = try DataFilters.apply(to: d, minRating: minRating, minUser: minUser, minItem: minItem, kcore: kcore, recentDays: recentDays)
+        logLine(String(format: "loaded %@ (%@): %d users, %d items, %d interactions in %.2fs", d.name, d.format,
+                       d.log.userCount, d.log.itemCount, d.log.count, Date().timeIntervalSince(start)))
+        return d
+    }
+
+    var filterDescription: String {
+        var parts: [String] = []
+        if let r = minRating { parts.append("rating≥\(r)") }
+        if let u = minUser { parts.append("user≥\(u)") }
+        if let i = minItem { parts.append("item≥\(i)") }
+        if let k = kcore { parts.append("\(k)-core") }
+        if let d = recentDays { parts.append("last \(d) days") }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+}
+
+/// Which split and which evaluation protocol.
+struct SplitOptions: ParsableArguments {
+    @Option(help: "Split: leave-one-out, temporal, held-out-users, random.")
+    var split = "leave-one-out"
+
+    @Option(name: .customLong("split-seed"), help: "Seed of randomised splits.")
+    var splitSeed: UInt64 = 42
+
+    @Option(name: .customLong("held-out"), help: "held-out-users: users held out for validation and for test (each).")
+    var heldOut: Int?
+
+    @Option(name: .customLong("test-fraction"), help: "temporal / random: share of interactions for test (and as much for validation).")
+    var testFraction: Double = 0.1
+
+    func splitter(for log: InteractionLog) throws -> any DataSplitter {
+        try SplitFactory.make(split, seed: splitSeed, heldOutUsers: heldOut, testFraction: testFraction, log: log)
+    }
+}
+
+/// Model hyper-parameters given as `--set key=value`.
+struct ModelSettings: ParsableArguments {
+    @Option(name: .customLong("set"), parsing: .upToNextOption, help: "Model hyper-parameters, key=value (repeatable).")
+    var settings: [String] = []
+
+    func dictionary() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for s in settings {
+            guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
+                throw ValidationError("--set expects key=value, got '\(s)'")
+            }
+            out[String(s[..<eq])] = String(s[s.index(after: eq)...])
+        }
+        return out
+    }
+}
+
+/// The bundled default data set, found from the working directory or beside the executable.
+enum BundledData {
+    static func path() throws -> String {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["OSUSUME_DATA"] { return env }
+        var candidates = [fm.currentDirectoryPath + "/data/ml-latest-small"]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent("data/ml-latest-small").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        for c in candidates where fm.fileExists(atPath: c + "/ratings.csv") { return c }
+        throw OsusumeError.file("data/ml-latest-small", problem: "bundled data not found; run from the repository root or pass --data PATH")
+    }
+}
+
+/// Writes a JSON document to stdout.
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+func encodeToJSONObject<T: Encodable>(_ v: T) throws -> Any {
+    try JSONSerialization.jsonObject(with: JSONEncoder().encode(v))
+}
+
+/// Rounds metrics for display.
+func fmt(_ v: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", v) }
+
+/// A plain text table with aligned columns.
+func renderTable(_ header: [String], _ rows: [[String]]) -> String {
+    let widths = header.indices.map { c in ([header[c]] + rows.map { c < $0.count ? $0[c] : "" }).map(\.count).max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, s in i == 0 ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                                                 : String(repeating: " ", count: widths[i] - s.count) + s }.joined(separator: "  ")
+    }
+    return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
+}

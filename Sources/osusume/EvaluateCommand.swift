@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeEval
+import OsusumeModels
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Fit a model on a split's training part and measure it on the test part.",
+        discussion: "Full ranking over all items is the default; sampled protocols are labelled in every output.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var splitOptions: SplitOptions
+    @Option(help: "Model: \(ModelRegistry.names.joined(separator: ", ")).")
+    var model: String
+    @OptionGroup var settings: ModelSettings
+    @Option(name: .customLong("protocol"), help: "full (default), uniform-N or popular-N (sampled negatives).")
+    var evaluationProtocol = "full"
+    @Option(help: "Cut-offs, comma-separated.")
+    var k = "10,20"
+    @Option(help: "Also save the fitted model to this directory.")
+    var save: String?
+    @Option(help: "Keep training checkpoints here so an interrupted run resumes.")
+    var checkpoints: String?
+
+    func run() throws {
+        global.apply()
+        let tLoad = Date()
+        let dataset = try dataOptions.load()
+        let loadSeconds = Date().timeIntervalSince(tLoad)
+        let splitter = try splitOptions.splitter(for: dataset.log)
+        let tSplit = Date()
+        let split = try splitter.split(dataset.log)
+        let splitSeconds = Date().timeIntervalSince(tSplit)
+        var options = EvaluationOptions()
+        options.ks = try parseKs(k)
+        options.evaluationProtocol = try EvaluationProtocol(parsing: evaluationProtocol)
+        options.showProgress = !global.quiet
+        let m = try ModelRegistry.make(model, settings: settings.dictionary())
+        let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: splitOptions.splitSeed,
+                                        checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
+        if let save {
+            var summarySet = dataset
+            summarySet.log = split.train
+            let trained = TrainedModel(model: m, itemIDs: dataset.log.itemIDs, userIDs: dataset.log.userIDs,
+                                       histories: split.train.sequences(), catalog: dataset.catalog,
+                                       manifest: ModelManifest(kind: type(of: m).kind, config: m.configJSON,
+                                                               dataset: FittedDataSummary(summarySet), fitSeconds: result.fitSeconds))
+            try trained.save(to: URL(fileURLWithPath: save))
+            logLine("saved model to \(save)")
+        }
+        let r = result.report
+        if global.json {
+            try printJSON([
+                "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
+                "split": split.name,
+                "protocol": r.evaluationProtocol,
+                "protocol_explanation": r.protocolExplanation,
+                "model": type(of: m).kind,
+                "config": m.configDictionary,
+                "cases": r.cases,
+                "metrics": r.metrics,
+                "groups": try encodeToJSONObject(r.groups),
+                "timings": ["load_s": loadSeconds, "split_s": splitSeconds, "fit_s": result.fitSeconds, "evaluate_s": r.seconds],
+                "threads": Threads.count,
+            ] as [String: Any])
+        } else {
+            print("\(dataset.name): \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (filters: \(dataOptions.filterDescription))")
+            print("split: \(split.name); protocol: \(r.protocolExplanation); \(r.cases) test users")
+            print("model: \(type(of: m).kind) \(configString(m.configDictionary))")
+            print("")
+            print(metricsTable([(type(of: m).kind, r)], ks: r.ks))
+            print("")
+            print(String(format: "fit %.2fs, evaluate %.2fs (%d threads)", result.fitSeconds, r.seconds, Threads.count))
+        }
+    }
+}
+
+func parseKs(_ s: String) throws -> [Int] {
+    let ks = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !ks.isEmpty, ks.allSatisfy({ $0 > 0 }) else { throw ValidationError("--k expects positive integers separated by commas, got '\(s)'") }
+    return ks
+}
+
+func configString(_ c: [String: Any]) -> String {
+    c.keys.sorted().map { "\($0)=\(c[$0]!)" }.joined(separator: " ")
+}
+
+func datasetJSON(_ d: Dataset, filters: String) -> [String: Any] {
+    ["name": d.name, "format": d.format, "users": d.log.userCount, "items": d.log.itemCount,
+     "interactions": d.log.count, "filters": filters]
+}
+
+/// One row per model: the headline metrics at each K plus coverage and popularity share.
+func metricsTable(_ rows: [(String, EvaluationReport)], ks: [Int]) -> String {
+    var header = ["model"]
+    for k in ks { header += ["NDCG@\(k)", "HR@\(k)", "Recall@\(k)", "MRR@\(k)"] }
+    header += ["Cov@\(ks.last!)", "PopShare@\(ks.last!)"]
+    let body = rows.map { name, r -> [String] in
+        var cells = [name]
+        for k in ks { cells += ["NDCG@\(k)", "HR@\(k)", "Recall@\(k)", "MRR@\(k)"].map { fmt(r.metrics[$0] ?? .nan) } }
+        cells += [fmt(r.metrics["Coverage@\(ks.last!)"] ?? .nan, 3), fmt(r.metrics["PopularShare@\(ks.last!)"] ?? .nan, 3)]
+        return cells
+    }
+    return renderTable(header, body)
+}

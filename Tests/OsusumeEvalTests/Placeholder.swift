@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderEvalTests: XCTestCase { func testBuilds() {} }

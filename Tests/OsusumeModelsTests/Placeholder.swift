@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderModelsTests: XCTestCase { func testBuilds() {} }
