@@ -15,88 +15,141 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "attention takes [batch, length, dim] tensors")
     let b = query.shape[0], l = query.shape[1], d = query.shape[2], s = key.shape[1]
     precondition(key.shape == [b, s, d] && value.shape == [b, s, d], "attention: key/value \(key.shape)/\(value.shape) do not fit query \(query.shape)")
-    precondition(d % heads == 0, "dimension \(d) is not divisible by \(heads) heads")
-    let dh = d / heads
-    let scale = 1 / Float(dh).squareRoot()
-    let keep: [UInt8]? = keyPadding.map { flags in
-        precondition(flags.count == b * s, "keyPadding needs batch × keys = \(b * s) flags")
-        return flags.map { $0 ? 1 : 0 }
-    }
+    let geo = AttentionGeometry(batch: b, queries: l, keys: s, dim: d, heads: heads, causal: causal, keyPadding: keyPadding)
     let probs = Tensor(uninitialized: [b, heads, l, s])
     let out = Tensor(uninitialized: [b, l, d])
-    let pq = query.data, pk = key.data, pv = value.data, pp = probs.data, po = out.data
-    let offset = s - l
-    let block = causal ? attentionRowBlock(l) : l
-    ensureSerialBLAS()
-    keep.withOptionalPointer { keepPtr in
-        let kp = keepPtr.map { SharedConstPointer($0) }
-        Threads.parallelFor(b * heads) { _, pairs in
-            for pair in pairs {
-                let bi = pair / heads, h = pair % heads
-                let q = pq + bi * l * d + h * dh, k = pk + bi * s * d + h * dh, v = pv + bi * s * d + h * dh
-                let p = pp + pair * l * s, o = po + bi * l * d + h * dh
-                var r0 = 0
-                while r0 < l {
-                    let rows = Swift.min(block, l - r0)
-                    let cols = causal ? Swift.max(0, Swift.min(s, r0 + rows + offset)) : s
-                    let prow = p + r0 * s
-                    if cols > 0 {
-                        BLAS.sgemm(.none, .transpose, m: rows, n: cols, k: dh, a: q + r0 * d, lda: d, b: k, ldb: d, c: prow, ldc: s)
+    geo.forward(q: query.data, k: key.data, v: value.data, ldq: d, ldk: d, ldv: d, out: out.data, probs: probs.data)
+    guard Tape.needs([query, key, value]) else { return out }
+    Tape.record(out) { g in
+        let dq = Tensor(uninitialized: query.shape), dk = Tensor(zeroed: key.shape), dv = Tensor(zeroed: value.shape)
+        geo.backward(q: query.data, k: key.data, v: value.data, ldq: d, ldk: d, ldv: d, probs: probs.data, gradOut: g.data,
+                     dq: dq.data, dk: dk.data, dv: dv.data)
+        accumulateGrad(query, dq, owned: true)
+        accumulateGrad(key, dk, owned: true)
+        accumulateGrad(value, dv, owned: true)
+    }
+    return out
+}
+
+/// Self-attention on packed projections: `qkv` is [B, L, 3·D] holding query, key and value side
+/// by side (as one stacked projection produces them); returns [B, L, D]. Its gradient is one
+/// packed [B, L, 3·D] tensor, so the three projections' backward is a single product.
+public func packedSelfAttention(_ qkv: Tensor, heads: Int, causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+    precondition(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "packedSelfAttention takes [batch, length, 3·dim]")
+    let b = qkv.shape[0], l = qkv.shape[1], d = qkv.shape[2] / 3
+    let geo = AttentionGeometry(batch: b, queries: l, keys: l, dim: d, heads: heads, causal: causal, keyPadding: keyPadding)
+    let probs = Tensor(uninitialized: [b, heads, l, l])
+    let out = Tensor(uninitialized: [b, l, d])
+    let p = qkv.data
+    geo.forward(q: p, k: p + d, v: p + 2 * d, ldq: 3 * d, ldk: 3 * d, ldv: 3 * d, out: out.data, probs: probs.data)
+    guard Tape.needs(qkv) else { return out }
+    Tape.record(out) { g in
+        let dqkv = Tensor(zeroed: qkv.shape)
+        let dp = dqkv.data
+        geo.backward(q: p, k: p + d, v: p + 2 * d, ldq: 3 * d, ldk: 3 * d, ldv: 3 * d, probs: probs.data, gradOut: g.data,
+                     dq: dp, dk: dp + d, dv: dp + 2 * d)
+        accumulateGrad(qkv, dqkv, owned: true)
+    }
+    return out
+}
+
+/// Sizes and masks of one attention call, and its forward and backward kernels over raw
+/// pointers with row strides (so packed and separate projections share the code).
+struct AttentionGeometry {
+    let b: Int, l: Int, s: Int, d: Int, heads: Int, dh: Int
+    let causal: Bool
+    let keep: [UInt8]?
+    let scale: Float
+    let block: Int
+
+    init(batch: Int, queries: Int, keys: Int, dim: Int, heads: Int, causal: Bool, keyPadding: [Bool]?) {
+        precondition(dim % heads == 0, "dimension \(dim) is not divisible by \(heads) heads")
+        b = batch; l = queries; s = keys; d = dim; self.heads = heads; dh = dim / heads
+        self.causal = causal
+        keep = keyPadding.map { flags in
+            precondition(flags.count == batch * keys, "keyPadding needs batch × keys = \(batch * keys) flags")
+            return flags.map { $0 ? 1 : 0 }
+        }
+        scale = 1 / Float(dh).squareRoot()
+        block = causal ? attentionRowBlock(queries) : queries
+    }
+
+    /// Keys visible to query rows r0..<r0+rows (all of them without a causal mask).
+    @inline(__always) func visibleKeys(_ r0: Int, _ rows: Int) -> Int {
+        causal ? Swift.max(0, Swift.min(s, r0 + rows + s - l)) : s
+    }
+
+    func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldq: Int, ldk: Int, ldv: Int,
+                 out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>) {
+        ensureSerialBLAS()
+        let po = SharedPointer(out), pp = SharedPointer(probs)
+        keep.withOptionalPointer { keepPtr in
+            let kp = keepPtr.map { SharedConstPointer($0) }
+            Threads.parallelFor(b * heads) { _, pairs in
+                for pair in pairs {
+                    let bi = pair / heads, h = pair % heads
+                    let qb = q + bi * l * ldq + h * dh, kb = k + bi * s * ldk + h * dh, vb = v + bi * s * ldv + h * dh
+                    let p = pp.base + pair * l * s, o = po.base + bi * l * d + h * dh
+                    var r0 = 0
+                    while r0 < l {
+                        let rows = Swift.min(block, l - r0)
+                        let cols = visibleKeys(r0, rows)
+                        let prow = p + r0 * s
+                        if cols > 0 {
+                            BLAS.sgemm(.none, .transpose, m: rows, n: cols, k: dh, a: qb + r0 * ldq, lda: ldq, b: kb, ldb: ldk, c: prow, ldc: s)
+                        }
+                        osk_attention_softmax(prow, rows, s, s, r0 + s - l, causal ? 1 : 0, kp.map { $0.base + bi * s }, scale)
+                        if cols > 0 {
+                            BLAS.sgemm(.none, .none, m: rows, n: dh, k: cols, a: prow, lda: s, b: vb, ldb: ldv, c: o + r0 * d, ldc: d)
+                        } else {
+                            for i in 0..<rows { for j in 0..<dh { o[(r0 + i) * d + j] = 0 } }
+                        }
+                        r0 += rows
                     }
-                    osk_attention_softmax(prow, rows, s, s, r0 + offset, causal ? 1 : 0, kp.map { $0.base + bi * s }, scale)
-                    if cols > 0 {
-                        BLAS.sgemm(.none, .none, m: rows, n: dh, k: cols, a: prow, lda: s, b: v, ldb: d, c: o + r0 * d, ldc: d)
-                    } else {
-                        for i in 0..<rows { for j in 0..<dh { o[(r0 + i) * d + j] = 0 } }
-                    }
-                    r0 += rows
                 }
             }
         }
     }
-    guard Tape.needs([query, key, value]) else { return out }
-    Tape.record(out) { g in
-        let dq = Tensor(uninitialized: query.shape), dk = Tensor(zeroed: key.shape), dv = Tensor(zeroed: value.shape)
-        let pg = g.data, pdq = dq.data, pdk = dk.data, pdv = dv.data
-        let threads = Swift.min(Threads.count, b * heads)
-        let scratch = Tensor(uninitialized: [threads, block, s])
-        let ps = scratch.data
+
+    /// dq is overwritten; dk and dv are accumulated (pass zeroed buffers).
+    func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldq: Int, ldk: Int, ldv: Int,
+                  probs: UnsafePointer<Float>, gradOut: UnsafePointer<Float>,
+                  dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
         ensureSerialBLAS()
+        let threads = Swift.max(1, Swift.min(Threads.count, b * heads))
+        let scratch = Tensor(uninitialized: [threads, block, s])
+        let ps = SharedPointer(scratch.data)
+        let gq = SharedPointer(dq), gk = SharedPointer(dk), gv = SharedPointer(dv)
         Threads.parallelFor(b * heads, chunks: threads) { chunk, pairs in
-            let dp = ps + chunk * block * s
+            let dp = ps.base + chunk * block * s
             for pair in pairs {
                 let bi = pair / heads, h = pair % heads
-                let q = pq + bi * l * d + h * dh, k = pk + bi * s * d + h * dh, v = pv + bi * s * d + h * dh
-                let p = pp + pair * l * s, go = pg + bi * l * d + h * dh
-                let gq = pdq + bi * l * d + h * dh, gk = pdk + bi * s * d + h * dh, gv = pdv + bi * s * d + h * dh
+                let qb = q + bi * l * ldq + h * dh, kb = k + bi * s * ldk + h * dh, vb = v + bi * s * ldv + h * dh
+                let p = probs + pair * l * s, go = gradOut + bi * l * d + h * dh
+                let dqb = gq.base + bi * l * ldq + h * dh, dkb = gk.base + bi * s * ldk + h * dh, dvb = gv.base + bi * s * ldv + h * dh
                 var r0 = 0
                 while r0 < l {
                     let rows = Swift.min(block, l - r0)
-                    let cols = causal ? Swift.max(0, Swift.min(s, r0 + rows + offset)) : s
+                    let cols = visibleKeys(r0, rows)
+                    defer { r0 += rows }
                     if cols == 0 {
-                        for i in 0..<rows { for j in 0..<dh { gq[(r0 + i) * d + j] = 0 } }
-                        r0 += rows
+                        for i in 0..<rows { for j in 0..<dh { dqb[(r0 + i) * ldq + j] = 0 } }
                         continue
                     }
                     let prow = p + r0 * s
                     // dV += Pᵀ dO
-                    BLAS.sgemm(.transpose, .none, m: cols, n: dh, k: rows, a: prow, lda: s, b: go + r0 * d, ldb: d, beta: 1, c: gv, ldc: d)
+                    BLAS.sgemm(.transpose, .none, m: cols, n: dh, k: rows, a: prow, lda: s, b: go + r0 * d, ldb: d, beta: 1, c: dvb, ldc: ldv)
                     // dP = dO Vᵀ, then dS = scale · P ⊙ (dP − Σ dP ⊙ P)
-                    BLAS.sgemm(.none, .transpose, m: rows, n: cols, k: dh, a: go + r0 * d, lda: d, b: v, ldb: d, c: dp, ldc: s)
+                    BLAS.sgemm(.none, .transpose, m: rows, n: cols, k: dh, a: go + r0 * d, lda: d, b: vb, ldb: ldv, c: dp, ldc: s)
                     osk_attention_softmax_backward(prow, dp, rows, cols, s, scale)
                     // dQ = dS K, dK += dSᵀ Q
-                    BLAS.sgemm(.none, .none, m: rows, n: dh, k: cols, a: dp, lda: s, b: k, ldb: d, c: gq + r0 * d, ldc: d)
-                    BLAS.sgemm(.transpose, .none, m: cols, n: dh, k: rows, a: dp, lda: s, b: q + r0 * d, ldb: d, beta: 1, c: gk, ldc: d)
-                    r0 += rows
+                    BLAS.sgemm(.none, .none, m: rows, n: dh, k: cols, a: dp, lda: s, b: kb, ldb: ldk, c: dqb + r0 * ldq, ldc: ldq)
+                    BLAS.sgemm(.transpose, .none, m: cols, n: dh, k: rows, a: dp, lda: s, b: qb + r0 * ldq, ldb: ldq, beta: 1, c: dkb, ldc: ldk)
                 }
             }
         }
-        accumulateGrad(query, dq, owned: true)
-        accumulateGrad(key, dk, owned: true)
-        accumulateGrad(value, dv, owned: true)
-        _ = probs
+        withExtendedLifetime(scratch) {}
     }
-    return out
 }
 
 /// Query rows per block under a causal mask: small enough to skip most hidden keys, large enough

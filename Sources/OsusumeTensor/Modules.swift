@@ -164,6 +164,12 @@ public final class MultiHeadAttention: Module {
     /// only `queries` is given).
     public func callAsFunction(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
                                causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+        if keys == nil && values == nil {
+            // Self-attention: one stacked projection and the packed kernel.
+            let qkv = stackedLinear(queries, weights: [query.weight, key.weight, value.weight],
+                                    biases: [query.bias, key.bias, value.bias])
+            return output(packedSelfAttention(qkv, heads: heads, causal: causal, keyPadding: keyPadding))
+        }
         let k = keys ?? queries, v = values ?? k
         let a = scaledDotProductAttention(query: query(queries), key: key(k), value: value(v), heads: heads,
                                           causal: causal, keyPadding: keyPadding)

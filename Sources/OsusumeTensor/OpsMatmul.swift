@@ -178,3 +178,60 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     }
     return out
 }
+
+/// Several linear maps of the same input side by side: [x·W₁ᵀ + b₁, x·W₂ᵀ + b₂, …] along the last
+/// axis, as one product (the weights are stacked for the call). Used for packed query/key/value
+/// projections; each weight and bias still receives its own gradient.
+public func stackedLinear(_ x: Tensor, weights: [Tensor], biases: [Tensor?]) -> Tensor {
+    precondition(!weights.isEmpty && weights.count == biases.count)
+    let inF = weights[0].shape[1]
+    precondition(weights.allSatisfy { $0.rank == 2 && $0.shape[1] == inF }, "stackedLinear: weights must share the input size")
+    let outs = weights.map { $0.shape[0] }, total = outs.reduce(0, +)
+    let stackedW = Tensor(uninitialized: [total, inF])
+    let stackedB = Tensor(uninitialized: [total])
+    var row = 0
+    let hasBias = biases.allSatisfy { $0 != nil }
+    for (w, b) in zip(weights, biases) {
+        (stackedW.data + row * inF).update(from: w.data, count: w.count)
+        if let b { (stackedB.data + row).update(from: b.data, count: b.count) }
+        row += w.shape[0]
+    }
+    let out = withoutGradients { linear(x, weight: stackedW, bias: hasBias ? stackedB : nil) }
+    let inputs = [x] + weights + biases.compactMap { $0 }
+    guard Tape.needs(inputs) else { return out }
+    let rows = x.count / Swift.max(inF, 1)
+    Tape.record(out) { g in
+        if x.requiresGrad {
+            let dx = Tensor(uninitialized: x.shape)
+            gemm(.none, .none, m: rows, n: inF, k: total, a: g.data, lda: total, b: stackedW.data, ldb: inF, c: dx.data, ldc: inF)
+            accumulateGrad(x, dx, owned: true)
+        }
+        if weights.contains(where: { $0.requiresGrad }) {
+            let dw = Tensor(uninitialized: [total, inF])
+            gemm(.transpose, .none, m: total, n: inF, k: rows, a: g.data, lda: total, b: x.data, ldb: inF, c: dw.data, ldc: inF)
+            var r = 0
+            for w in weights {
+                if w.requiresGrad {
+                    let piece = Tensor(uninitialized: w.shape)
+                    piece.data.update(from: dw.data + r * inF, count: w.count)
+                    accumulateGrad(w, piece, owned: true)
+                }
+                r += w.shape[0]
+            }
+        }
+        if biases.contains(where: { $0?.requiresGrad ?? false }) {
+            let db = Tensor(uninitialized: [total])
+            columnSums(g.data, rows: rows, cols: total, into: db.data)
+            var r = 0
+            for b in biases {
+                if let b, b.requiresGrad {
+                    let piece = Tensor(uninitialized: b.shape)
+                    piece.data.update(from: db.data + r, count: b.count)
+                    accumulateGrad(b, piece, owned: true)
+                }
+                r += b?.count ?? 0
+            }
+        }
+    }
+    return out
+}

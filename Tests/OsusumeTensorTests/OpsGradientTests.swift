@@ -210,6 +210,23 @@ final class OpsGradientTests: XCTestCase {
         checkGradients([q, kc, vc]) { scaledDotProductAttention(query: q, key: kc, value: vc, heads: 2) }
     }
 
+    func testPackedSelfAttentionAndStackedLinear() {
+        let b = 2, l = 5, d = 8
+        let x = randn([b, l, d], seed: 36)
+        let ws = (0..<3).map { randn([d, d], seed: UInt64(37 + $0), std: 0.5) }
+        let bs = (0..<3).map { randn([d], seed: UInt64(40 + $0)) }
+        checkGradients([x] + ws + bs) { stackedLinear(x, weights: ws, biases: bs) }
+        let qkv = randn([b, l, 3 * d], seed: 43)
+        checkGradients([qkv]) { packedSelfAttention(qkv, heads: 2, causal: true) }
+        let pad = [true, true, false, true, true, false, true, true, true, true]
+        checkGradients([qkv]) { packedSelfAttention(qkv, heads: 4, keyPadding: pad) }
+        let parts = split(qkv, sizes: [d, d, d], axis: 2)
+        assertClose(packedSelfAttention(qkv, heads: 2, causal: true).scalars,
+                    scaledDotProductAttention(query: parts[0], key: parts[1], value: parts[2], heads: 2, causal: true).scalars)
+        let packed = stackedLinear(x, weights: ws, biases: bs)
+        assertClose(packed.scalars, concat(zip(ws, bs).map { linear(x, weight: $0, bias: $1) }, axis: 2).scalars)
+    }
+
     func testAttentionMatchesComposedOps() {
         // Long enough (l > 64) to use causal row blocks.
         let b = 2, l = 70, d = 8, heads = 2, dh = 4
