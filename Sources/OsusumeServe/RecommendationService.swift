@@ -1,0 +1,315 @@
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeModels
+
+/// One recommended item with where it came from and why.
+public struct RecommendedItem: Codable, Sendable, Equatable {
+    public var item: ItemSummary
+    /// The blended personal score (the source's own score for popular and new items).
+    public var score: Float
+    public var slot: Slot
+    /// Up to three history items that raised this item's score most ("because you liked …").
+    public var because: [ItemRef]
+}
+
+/// The answer to a recommendation request.
+public struct RecommendationResult: Codable, Sendable, Equatable {
+    /// The known user, when asked for one.
+    public var user: String?
+    public var stage: ColdStartPolicy.Stage
+    /// The blend used for the personal slot ("" when there was none).
+    public var blend: String
+    public var mix: String
+    public var history: [ItemRef]
+    public var items: [RecommendedItem]
+}
+
+/// Bounds on what one request may ask for.
+public struct ServiceLimits: Sendable {
+    public var maxK = 100
+    public var maxHistory = 500
+    /// History items considered for hold-out ablation (the most recent), per request.
+    public var maxAblation = 30
+    public init() {}
+}
+
+/// A reference holder whose value is swapped atomically: readers take the current value under a
+/// short lock and then work without it, so a reload never blocks or drops a request.
+final class Swappable<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ new: Value) { lock.lock(); value = new; lock.unlock() }
+}
+
+/// The recommendation logic behind the HTTP routes: holds the current `ModelSet`, blends models
+/// by the cold-start policy (or a requested blend), fills the slot mix, and explains each item.
+public final class RecommendationService: @unchecked Sendable {
+    private let current: Swappable<ModelSet>
+    private let loader: (@Sendable () throws -> ModelSet)?
+    private let reloadLock = NSLock()
+    private var reloading = false
+    public let policy: ColdStartPolicy
+    /// A fixed slot mix for every request, instead of the policy's per stage.
+    public let fixedMix: SlotMix?
+    public let limits: ServiceLimits
+    private let reloadCounter = Swappable(0)
+
+    /// - Parameters:
+    ///   - models: the first model set.
+    ///   - loader: builds a fresh model set for `reload()` (nil: reload is unavailable).
+    public init(models: ModelSet, loader: (@Sendable () throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
+                fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits()) {
+        current = Swappable(models); self.loader = loader
+        self.policy = policy; self.fixedMix = fixedMix; self.limits = limits
+    }
+
+    /// The model set requests are answered from right now.
+    public var models: ModelSet { current.get() }
+    public var reloads: Int { reloadCounter.get() }
+
+    // MARK: reload
+
+    /// Builds a new model set with the loader and swaps it in. Requests in flight finish on the
+    /// set they started with; new ones get the new set. Concurrent reloads are refused.
+    @discardableResult
+    public func reload() async throws -> ModelSet {
+        guard let loader else { throw ServiceError.unavailable("reload: this server was started without model paths") }
+        guard beginReload() else { throw ServiceError.conflict("a reload is already in progress") }
+        defer { endReload() }
+        // Loading reads hundreds of MB: keep it off the cooperative threads serving requests.
+        let fresh: ModelSet = try await withCheckedThrowingContinuation { cont in
+            Thread.detachNewThread { cont.resume(with: Result { try loader() }) }
+        }
+        current.set(fresh)
+        reloadCounter.set(reloadCounter.get() + 1)
+        return fresh
+    }
+
+    private func beginReload() -> Bool {
+        reloadLock.lock(); defer { reloadLock.unlock() }
+        if reloading { return false }
+        reloading = true
+        return true
+    }
+
+    private func endReload() { reloadLock.lock(); reloading = false; reloadLock.unlock() }
+
+    /// Swaps in an already built model set.
+    public func replace(with models: ModelSet) {
+        current.set(models)
+        reloadCounter.set(reloadCounter.get() + 1)
+    }
+
+    // MARK: recommending
+
+    /// Checks a requested list length.
+    public func validate(k: Int) throws {
+        guard k >= 1 && k <= limits.maxK else { throw OsusumeError.invalidArgument("k must be between 1 and \(limits.maxK), got \(k)") }
+    }
+
+    /// Recommendations for a known user, from their training history.
+    public func recommend(user id: String, k: Int, blend: String? = nil, mix: String? = nil) throws -> RecommendationResult {
+        let set = models
+        guard let u = set.userIDs.index(of: id) else { throw OsusumeError.unknownID(kind: "user", id: id) }
+        var r = try recommend(set: set, history: set.histories[Int(u)], userID: id, k: k, blend: blend, mix: mix)
+        r.user = id
+        return r
+    }
+
+    /// Recommendations for a new or anonymous user from a history of item ids or titles.
+    public func recommend(history refs: [String], k: Int, blend: String? = nil, mix: String? = nil) throws -> RecommendationResult {
+        guard refs.count <= limits.maxHistory else {
+            throw OsusumeError.invalidArgument("history has \(refs.count) items; at most \(limits.maxHistory)")
+        }
+        let set = models
+        var history: [Int32] = []
+        var seen = Set<Int32>()
+        for r in refs { let i = try set.resolveItem(r); if seen.insert(i).inserted { history.append(i) } }
+        return try recommend(set: set, history: history, userID: nil, k: k, blend: blend, mix: mix)
+    }
+
+    /// The personal blend for a request: the named spec, or the cold-start policy's ("auto").
+    private func makePlan(set: ModelSet, historyLength: Int, blend spec: String?, mix mixSpec: String?) throws
+        -> (stage: ColdStartPolicy.Stage, blend: WeightedBlend?, mix: SlotMix) {
+        var plan = policy.plan(historyLength: historyLength, available: set.personalNames)
+        if let spec = spec?.trimmingCharacters(in: .whitespaces), !spec.isEmpty, spec != "auto" {
+            let requested = try WeightedBlend(spec: spec)
+            for c in requested.components where set.model(named: c.model) == nil {
+                throw OsusumeError.invalidArgument("blend: no model '\(c.model)' is loaded; loaded: \(set.personalNames.joined(separator: ", "))")
+            }
+            plan.blend = historyLength > 0 ? requested.restricted(to: Set(set.personalNames)) : nil
+        }
+        if let m = mixSpec?.trimmingCharacters(in: .whitespaces), !m.isEmpty { plan.mix = try SlotMix(spec: m) }
+        else if let fixed = fixedMix { plan.mix = fixed }
+        return plan
+    }
+
+    func recommend(set: ModelSet, history: [Int32], userID: String?, k: Int, blend spec: String?, mix mixSpec: String?) throws -> RecommendationResult {
+        try validate(k: k)
+        let plan = try makePlan(set: set, historyLength: history.count, blend: spec, mix: mixSpec)
+        let exclude = Set(history)
+        var candidates: [Slot: [Int32]] = [:]
+        var blended = [Float]()
+        var scoring: BlendScoring?
+        if let blend = plan.blend, plan.mix.counts[.personal, default: 0] > 0 || plan.mix.total == 0 {
+            let s = BlendScoring(set: set, blend: blend, history: history, userID: userID, exclude: exclude)
+            blended = s.blended
+            candidates[.personal] = TopK.select(blended, k: k)
+            scoring = s
+        } else if let blend = plan.blend {
+            // No personal slot, but explanations still come from the blend.
+            scoring = BlendScoring(set: set, blend: blend, history: history, userID: userID, exclude: exclude)
+            blended = scoring!.blended
+        }
+        func unseen(_ list: [Int32]) -> [Int32] {
+            var out: [Int32] = []; out.reserveCapacity(2 * k)
+            for i in list where !exclude.contains(i) { out.append(i); if out.count >= 2 * k { break } }
+            return out
+        }
+        candidates[.popular] = unseen(set.popularOrder)
+        candidates[.new] = unseen(set.newOrder)
+        let picked = plan.mix.fill(k: k, candidates: candidates)
+        let items = picked.map { p -> RecommendedItem in
+            let score: Float
+            switch p.slot {
+            case .personal: score = blended.isEmpty ? 0 : blended[Int(p.item)]
+            case .popular, .new: score = set.popularity[Int(p.item)]
+            }
+            let because = scoring?.topContributors(of: p.item, limit: 3, maxAblation: limits.maxAblation) ?? []
+            return RecommendedItem(item: set.items[Int(p.item)], score: score.isFinite ? score : 0, slot: p.slot,
+                                   because: because.map(set.ref))
+        }
+        return RecommendationResult(user: nil, stage: plan.stage, blend: plan.blend?.description ?? "",
+                                    mix: plan.mix.description, history: history.suffix(50).map(set.ref), items: items)
+    }
+
+    // MARK: items
+
+    /// Items similar to `item`: its ItemKNN neighbours when an ItemKNN model is loaded, else
+    /// what the cold-start blend recommends for a one-item history.
+    public func similar(to ref: String, k: Int) throws -> (item: ItemSummary, similar: [ItemSummary]) {
+        try validate(k: k)
+        let set = models
+        guard let i = set.itemIDs.index(of: ref) else { throw OsusumeError.unknownID(kind: "item", id: ref) }
+        if let knnModel = set.personal.first(where: { $0.recommender is ItemKNN }), let knn = knnModel.recommender as? ItemKNN,
+           let mi = knnModel.modelItem(i) {
+            let served: [Int32]
+            if let map = knnModel.toModel {
+                var back: [Int32: Int32] = [:]
+                for (s, m) in map.enumerated() where m >= 0 { back[m] = Int32(s) }
+                served = knn.neighbours(of: mi).compactMap { back[$0.item] }
+            } else { served = knn.neighbours(of: mi).map(\.item) }
+            if !served.isEmpty { return (set.items[Int(i)], served.prefix(k).map { set.items[Int($0)] }) }
+        }
+        let plan = policy.plan(historyLength: 1, available: set.personalNames)
+        guard let blend = plan.blend else {
+            return (set.items[Int(i)], set.popularOrder.lazy.filter { $0 != i }.prefix(k).map { set.items[Int($0)] })
+        }
+        let s = BlendScoring(set: set, blend: blend, history: [i], userID: nil, exclude: [i])
+        return (set.items[Int(i)], TopK.select(s.blended, k: k).map { set.items[Int($0)] })
+    }
+
+    /// Title search for the picker.
+    public func search(_ query: String, limit: Int) -> [ItemSummary] {
+        let set = models
+        return set.search.search(query, limit: limit).map { set.items[Int($0)] }
+    }
+}
+
+/// Errors of the service's own state (as opposed to bad input).
+public enum ServiceError: Error, CustomStringConvertible {
+    case conflict(String)
+    case unavailable(String)
+    public var description: String {
+        switch self { case .conflict(let m), .unavailable(let m): return m }
+    }
+}
+
+/// One request's blended scores, kept to explain the items afterwards.
+final class BlendScoring {
+    let set: ModelSet
+    let blend: WeightedBlend
+    let history: [Int32]
+    let userID: String?
+    /// The blended score of every item; −∞ for excluded ones.
+    var blended: [Float]
+    /// Per component: its score vector (needed for ablation) and its multiplier in the blend.
+    private var multipliers: [Float] = []
+    private var models: [ServedModel] = []
+    /// Per component, for models explained by ablation: the scores with the full history and
+    /// with each of the last history items held out (computed once per request, on first use).
+    private var ablated: [Int: (full: [Float], without: [Int: [Float]])] = [:]
+
+    init(set: ModelSet, blend: WeightedBlend, history: [Int32], userID: String?, exclude: Set<Int32>) {
+        self.set = set; self.blend = blend; self.history = history; self.userID = userID
+        let n = set.itemCount
+        let models = blend.components.map { set.model(named: $0.model)! }
+        var scores = [[Float]](repeating: [], count: models.count)
+        for (c, m) in models.enumerated() {
+            var s = [Float](repeating: 0, count: n)
+            s.withUnsafeMutableBufferPointer { m.scores(history: history, userID: userID, into: $0.baseAddress!, count: n) }
+            for e in exclude where e >= 0 && Int(e) < n { s[Int(e)] = -.infinity }
+            scores[c] = s
+        }
+        var out = [Float](repeating: 0, count: n)
+        let mult = out.withUnsafeMutableBufferPointer { op in
+            withBuffers(scores) { blend.combine($0, count: n, into: op.baseAddress!) }
+        }
+        blended = out
+        multipliers = mult
+        self.models = models
+    }
+
+    /// The history items contributing most (positively) to `item`'s blended score, best first.
+    /// Explainable models give their own contributions; the others are measured by hold-out
+    /// ablation over the most recent `maxAblation` history items.
+    func topContributors(of item: Int32, limit: Int, maxAblation: Int) -> [Int32] {
+        guard !history.isEmpty else { return [] }
+        var total = [Float](repeating: 0, count: history.count)
+        for (c, m) in models.enumerated() where multipliers[c] != 0 {
+            let contributions: [Float]
+            if let e = m.explainable, m.toModel == nil {
+                contributions = e.contributions(of: item, for: ScoringQuery(user: userID.flatMap { m.userIDs?.index(of: $0) }, history: history))
+            } else {
+                contributions = ablation(component: c, item: item, maxAblation: maxAblation)
+            }
+            for h in 0..<min(total.count, contributions.count) { total[h] += multipliers[c] * contributions[h] }
+        }
+        return total.indices.filter { total[$0] > 0 && history[$0] != item }
+            .sorted { total[$0] > total[$1] || (total[$0] == total[$1] && $0 > $1) }   // ties: the more recent
+            .prefix(limit).map { history[$0] }
+    }
+
+    /// Score drop of `item` when each of the last `maxAblation` history items is held out.
+    private func ablation(component c: Int, item: Int32, maxAblation: Int) -> [Float] {
+        let n = set.itemCount
+        if ablated[c] == nil {
+            let m = models[c]
+            var full = [Float](repeating: 0, count: n)
+            full.withUnsafeMutableBufferPointer { m.scores(history: history, userID: userID, into: $0.baseAddress!, count: n) }
+            var without: [Int: [Float]] = [:]
+            for h in max(0, history.count - maxAblation)..<history.count {
+                var held = history; held.remove(at: h)
+                var s = [Float](repeating: 0, count: n)
+                // A held-out history is a new query: no per-user state that would still remember h.
+                s.withUnsafeMutableBufferPointer { m.scores(history: held, userID: nil, into: $0.baseAddress!, count: n) }
+                without[h] = s
+            }
+            ablated[c] = (full, without)
+        }
+        let a = ablated[c]!
+        return history.indices.map { h in a.without[h].map { a.full[Int(item)] - $0[Int(item)] } ?? 0 }
+    }
+}
+
+/// Calls `body` with unsafe views of every array (nested so all stay valid together).
+func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+    func go(_ i: Int, _ acc: [UnsafeBufferPointer<Float>]) -> R {
+        if i == arrays.count { return body(acc) }
+        return arrays[i].withUnsafeBufferPointer { go(i + 1, acc + [$0]) }
+    }
+    return go(0, [])
+}

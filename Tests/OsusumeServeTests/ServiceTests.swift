@@ -1,0 +1,151 @@
+import XCTest
+import OsusumeCore
+import OsusumeData
+import OsusumeModels
+@testable import OsusumeServe
+
+final class ServiceTests: XCTestCase {
+    override func setUp() { ProgressReporter.quietByDefault = true }
+
+    func testSearchIsCaseAndAccentInsensitiveAndRankedByPopularity() throws {
+        let set = try Fixture.modelSet()
+        let service = RecommendationService(models: set)
+        XCTAssertEqual(service.search("AMELIE", limit: 5).map(\.id), ["9"])
+        XCTAssertEqual(service.search("amélie", limit: 5).map(\.id), ["9"])
+        XCTAssertEqual(service.search("the godf", limit: 5).map(\.id), ["5"])
+        // Two "Heat"s: both match, the more popular first.
+        XCTAssertEqual(service.search("heat", limit: 5).map(\.id), ["7", "12"])
+        XCTAssertEqual(service.search("", limit: 1).map(\.id), ["9"], "empty query: most popular")
+        XCTAssertEqual(service.search("zzz", limit: 5), [])
+    }
+
+    func testResolvesIdsAndTitles() throws {
+        let set = try Fixture.modelSet()
+        XCTAssertEqual(try set.resolveItem("5"), set.itemIDs.index(of: "5"))
+        XCTAssertEqual(try set.resolveItem("The Godfather"), set.itemIDs.index(of: "5"))
+        XCTAssertEqual(try set.resolveItem("amelie (2001)"), set.itemIDs.index(of: "9"))
+        XCTAssertThrowsError(try set.resolveItem("no such film")) { XCTAssertEqual($0 as? OsusumeError, .unknownID(kind: "item", id: "no such film")) }
+    }
+
+    func testColdStartStagesAndSlots() throws {
+        let service = RecommendationService(models: try Fixture.modelSet())
+        let empty = try service.recommend(history: [], k: 5)
+        XCTAssertEqual(empty.stage, .none)
+        XCTAssertEqual(empty.items.count, 5)
+        XCTAssertTrue(empty.items.allSatisfy { $0.slot != .personal && $0.because.isEmpty })
+        XCTAssertTrue(empty.items.contains { $0.slot == .new })
+
+        let few = try service.recommend(history: ["Toy Story", "2"], k: 6)
+        XCTAssertEqual(few.stage, .few)
+        XCTAssertTrue(few.blend.contains("content"), few.blend)
+        let ids = few.items.map(\.item.id)
+        XCTAssertEqual(Set(ids).count, ids.count, "deduplicated")
+        XCTAssertFalse(ids.contains("1") || ids.contains("2"), "history excluded")
+        let personal = few.items.filter { $0.slot == .personal }
+        XCTAssertFalse(personal.isEmpty)
+        XCTAssertTrue(["3", "4", "10"].contains(personal[0].item.id), "an animation title leads: \(ids)")
+        XCTAssertTrue(personal[0].because.allSatisfy { ["1", "2"].contains($0.id) })
+        XCTAssertFalse(personal[0].because.isEmpty)
+    }
+
+    func testKnownUserAndExplanationsFromEASE() throws {
+        let service = RecommendationService(models: try Fixture.modelSet())
+        let r = try service.recommend(user: "u0", k: 3, mix: "personal:3")
+        XCTAssertEqual(r.user, "u0")
+        let history = Set(service.models.histories[0].map { service.models.itemIDs.id(of: $0) })
+        for item in r.items {
+            XCTAssertFalse(history.contains(item.item.id))
+            XCTAssertLessThanOrEqual(item.because.count, 3)
+            XCTAssertTrue(item.because.allSatisfy { history.contains($0.id) })
+        }
+        XCTAssertThrowsError(try service.recommend(user: "nobody", k: 3))
+        XCTAssertThrowsError(try service.recommend(user: "u0", k: 0))
+        XCTAssertThrowsError(try service.recommend(user: "u0", k: 3, blend: "bpr:1"))
+    }
+
+    func testEASEFastPathMatchesTheModel() throws {
+        let set = try Fixture.modelSet()
+        let ease = set.model(named: "ease")!
+        let history: [Int32] = [0, 3, 5]
+        var fast = [Float](repeating: 0, count: set.itemCount)
+        fast.withUnsafeMutableBufferPointer { ease.scores(history: history, userID: nil, into: $0.baseAddress!, count: set.itemCount) }
+        let reference = ease.recommender.score(ScoringQuery(history: history))
+        for i in 0..<set.itemCount { XCTAssertEqual(fast[i], reference[i], accuracy: 1e-4) }
+    }
+
+    func testAblationExplainsModelsWithoutContributions() throws {
+        // EASE is linear in the history, so holding out h lowers item j by exactly B[h, j]: the
+        // ablation of an EASE that hides its contributions must agree with EASE's own.
+        let ease = try Fixture.trained(["ease"])[0].model
+        let opaque = TrainedModel(model: OpaqueModel(wrapping: ease.model), itemIDs: ease.itemIDs, userIDs: ease.userIDs,
+                                  histories: ease.histories, catalog: ease.catalog, manifest: ease.manifest)
+        let set = try ModelSet(models: [("memory", opaque)])
+        XCTAssertNil(set.model(named: "opaque")!.explainable)
+        let history: [Int32] = [0, 1, 4, 5]
+        let scoring = BlendScoring(set: set, blend: WeightedBlend([.init(model: "opaque", weight: 1)]),
+                                   history: history, userID: nil, exclude: Set(history))
+        let explainable = ease.model as! any ExplainableRecommender
+        for item in TopK.select(scoring.blended, k: 4) {
+            let own = explainable.contributions(of: item, for: ScoringQuery(history: history))
+            let expected = history.indices.filter { own[$0] > 0 }.sorted { own[$0] > own[$1] || (own[$0] == own[$1] && $0 > $1) }
+                .prefix(3).map { history[$0] }
+            XCTAssertEqual(scoring.topContributors(of: item, limit: 3, maxAblation: 30), Array(expected))
+        }
+    }
+
+    func testSimilarUsesNeighboursOrBlend() throws {
+        for kinds in [["ease"], ["itemknn"]] {
+            let service = RecommendationService(models: try Fixture.modelSet(kinds))
+            let r = try service.similar(to: "5", k: 3)
+            XCTAssertEqual(r.item.id, "5")
+            XCTAssertFalse(r.similar.map(\.id).contains("5"))
+            XCTAssertTrue(r.similar.prefix(2).allSatisfy { ["6", "7", "8", "11"].contains($0.id) }, "\(kinds): \(r.similar.map(\.id))")
+        }
+    }
+
+    func testReloadSwapsWhileRequestsContinue() async throws {
+        let service = RecommendationService(models: try Fixture.modelSet(), loader: { try Fixture.modelSet(["ease", "itemknn"]) })
+        let before = service.models
+        async let traffic: Int = {
+            var n = 0
+            for _ in 0..<200 { _ = try service.recommend(history: ["1", "5"], k: 5); n += 1 }
+            return n
+        }()
+        try await service.reload()
+        XCTAssertEqual(try await traffic, 200)
+        XCTAssertFalse(service.models === before)
+        XCTAssertEqual(service.models.personalNames, ["ease", "itemknn", "content"])
+        XCTAssertEqual(service.reloads, 1)
+    }
+
+    func testFeedbackStoreIsWALAndDurable() async throws {
+        let store = try Fixture.temporaryStore()
+        XCTAssertEqual(try store.journalMode(), "wal")
+        let s = try await store.record(FeedbackEvent(user: "u1", item: "5", kind: "rating", rating: 4.5, at: 1_700_000_000))
+        XCTAssertEqual(s.id, 1)
+        // A second handle on the same file sees the acknowledged row.
+        let reopened = try FeedbackStore(path: store.path)
+        let rows = try await reopened.recent()
+        XCTAssertEqual(rows.first?.event, FeedbackEvent(user: "u1", item: "5", kind: "rating", rating: 4.5, at: 1_700_000_000))
+        do { _ = try await store.record(FeedbackEvent(user: "", item: "5", kind: "like")); XCTFail("empty user accepted") } catch {}
+        do { _ = try await store.record(FeedbackEvent(user: "u", item: "5", kind: "rating")); XCTFail("rating without value") } catch {}
+        do { _ = try await store.record(FeedbackEvent(user: "u", item: "5", kind: "poke")); XCTFail("unknown kind") } catch {}
+        let total = try await store.count()
+        XCTAssertEqual(total, 1)
+    }
+}
+
+/// A model that scores like the one it wraps but offers no contributions.
+final class OpaqueModel: Recommender {
+    struct Config: ModelConfig { init() {} }
+    static let kind = "opaque"
+    let config = Config()
+    var inner: (any Recommender)?
+    init(config: Config) {}
+    init(wrapping m: any Recommender) { inner = m }
+    var itemCount: Int { inner?.itemCount ?? 0 }
+    func fit(_ data: TrainingData) throws {}
+    func score(_ queries: [ScoringQuery], into scores: UnsafeMutablePointer<Float>) { inner!.score(queries, into: scores) }
+    func state() throws -> SafeTensors { SafeTensors() }
+    func restore(_ state: SafeTensors) throws {}
+}
