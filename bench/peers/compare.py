@@ -115,7 +115,7 @@ def fmt(v, nd=4):
 def print_table(model, osu, peer, file=sys.stdout):
     om = (osu or {}).get("metrics", {})
     pm = (peer or {}).get("metrics", {})
-    w = [10, 10, 10, 10, 9]
+    w = [10, 10, 10, 10, 7]
     print(f"\n== {model} ==", file=file)
     print(f"{'metric':<{w[0]}} {'Osusume':>{w[1]}} {'RecBole':>{w[2]}} {'diff':>{w[3]}} {'rel':>{w[4]}}", file=file)
     for m in METRICS:
@@ -124,7 +124,8 @@ def print_table(model, osu, peer, file=sys.stdout):
             continue
         d = (o - p) if (o is not None and p is not None) else None
         rel = f"{100.0 * d / p:+.1f}%" if (d is not None and p) else "-"
-        print(f"{m:<{w[0]}} {fmt(o):>{w[1]}} {fmt(p):>{w[2]}} {fmt(d and round(d, 4) if d is not None else None):>{w[3]}} {rel:>{w[4]}}", file=file)
+        ds = f"{d:+.6f}" if d is not None else "-"
+        print(f"{m:<{w[0]}} {fmt(o):>{w[1]}} {fmt(p):>{w[2]}} {ds:>{w[3]}} {rel:>{w[4]}}", file=file)
     ot = (osu or {}).get("timings", {})
     pt = (peer or {}).get("timings", {})
     rows = [("fit_s", ot.get("fit_s"), pt.get("fit_s")),
