@@ -45,4 +45,17 @@ public enum TopK {
     public static func select(_ scores: [Float], k: Int) -> [Int32] {
         scores.withUnsafeBufferPointer { select($0, k: k) }
     }
+
+    /// The `k` best of `candidates` by `scores[candidate]`, best first (ties: earlier candidate).
+    /// Candidates scored -inf or NaN are skipped.
+    public static func select(among candidates: [Int32], scores: [Float], k: Int) -> [Int32] {
+        if candidates.count <= k {
+            return candidates.filter { scores[Int($0)] > -Float.infinity }
+                .sorted { scores[Int($0)] != scores[Int($1)] ? scores[Int($0)] > scores[Int($1)] : $0 < $1 }
+        }
+        var gathered = candidates.map { scores[Int($0)] }
+        return gathered.withUnsafeMutableBufferPointer { g in
+            select(UnsafeBufferPointer(g), k: k).map { candidates[Int($0)] }
+        }
+    }
 }

@@ -9,6 +9,8 @@ public final class EASE: ExplainableRecommender {
     public struct Config: ModelConfig {
         /// L2 regularisation λ added to the Gram matrix's diagonal.
         public var lambda: Double = 250
+        /// "auto" (dual form when users < items / 2), "primal" or "dual". Same result, different cost.
+        public var solver: String = "auto"
         /// Refuse catalogs above this size (B is items² floats: 40,000 items = 6.4 GB).
         public var maxItems: Int = 40_000
         public init() {}
@@ -29,6 +31,22 @@ public final class EASE: ExplainableRecommender {
         }
         guard config.lambda > 0 else { throw OsusumeError.invalidArgument("ease: lambda must be > 0") }
         let x = data.log.csr()
+        let users = x.rows
+        // With fewer users than items the Woodbury identity is far cheaper (users³ instead of
+        // items³): (λI + XᵀX)⁻¹ = (I − Xᵀ(λI + XXᵀ)⁻¹X) / λ.
+        let useDual: Bool
+        switch config.solver {
+        case "auto": useDual = users < n / 2 && users * n <= 400_000_000
+        case "primal": useDual = false
+        case "dual": useDual = true
+        default: throw OsusumeError.invalidArgument("ease: solver must be auto, primal or dual, got '\(config.solver)'")
+        }
+        weights = useDual ? try fitDual(x, n: n) : try fitPrimal(x, n: n)
+        itemCount = n
+    }
+
+    /// P = (XᵀX + λI)⁻¹ by Cholesky, then B = −P / diag(P).
+    private func fitPrimal(_ x: CSRMatrix, n: Int) throws -> [Float] {
         var g = [Float](repeating: 0, count: n * n)
         // Gram matrix G = XᵀX through dense user blocks and one rank-k update per block
         // (upper triangle in row-major order, which is what the Cholesky below reads).
@@ -62,8 +80,55 @@ public final class EASE: ExplainableRecommender {
                 }
             }
         }
-        weights = g
-        itemCount = n
+        return g
+    }
+
+    /// Woodbury form: S = Xᵀ(λI + XXᵀ)⁻¹X, then P = (I − S)/λ, so B_ij = S_ij / (1 − S_jj).
+    private func fitDual(_ x: CSRMatrix, n: Int) throws -> [Float] {
+        let u = x.rows
+        var dense = [Float](repeating: 0, count: u * n)
+        for r in 0..<u { for c in x.row(r) { dense[r * n + Int(c)] = 1 } }
+        var k = [Float](repeating: 0, count: u * u)
+        // K = XXᵀ (u×u).
+        dense.withUnsafeBufferPointer { dp in
+            k.withUnsafeMutableBufferPointer { kp in
+                BLAS.sgemm(.none, .transpose, m: u, n: u, k: n, a: dp.baseAddress!, lda: n, b: dp.baseAddress!, ldb: n,
+                           c: kp.baseAddress!, ldc: u)
+            }
+        }
+        let lambda = Float(config.lambda)
+        for i in 0..<u { k[i * u + i] += lambda }
+        try k.withUnsafeMutableBufferPointer { try LAPACK.invertSPD($0.baseAddress!, n: u) }
+        // T = M X (u×n), then S = Xᵀ T (n×n).
+        var t = [Float](repeating: 0, count: u * n)
+        var s = [Float](repeating: 0, count: n * n)
+        dense.withUnsafeBufferPointer { dp in
+            k.withUnsafeBufferPointer { kp in
+                t.withUnsafeMutableBufferPointer { tp in
+                    BLAS.sgemm(.none, .none, m: u, n: n, k: u, a: kp.baseAddress!, lda: u, b: dp.baseAddress!, ldb: n,
+                               c: tp.baseAddress!, ldc: n)
+                }
+            }
+            t.withUnsafeBufferPointer { tp in
+                s.withUnsafeMutableBufferPointer { sp in
+                    BLAS.sgemm(.transpose, .none, m: n, n: n, k: u, a: dp.baseAddress!, lda: n, b: tp.baseAddress!, ldb: n,
+                               c: sp.baseAddress!, ldc: n)
+                }
+            }
+        }
+        var denom = [Float](repeating: 0, count: n)
+        for j in 0..<n { denom[j] = 1 - s[j * n + j] }
+        s.withUnsafeMutableBufferPointer { sp in
+            let p = SharedPointer(sp.baseAddress!)
+            Threads.parallelFor(n, minChunk: 64) { _, rows in
+                for i in rows {
+                    let row = p.base + i * n
+                    for j in 0..<n { row[j] = row[j] / denom[j] }
+                    row[i] = 0
+                }
+            }
+        }
+        return s
     }
 
     public func score(_ queries: [ScoringQuery], into out: UnsafeMutablePointer<Float>) {

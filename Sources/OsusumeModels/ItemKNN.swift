@@ -65,11 +65,7 @@ public final class ItemKNN: ExplainableRecommender {
                         acc[Int(i)] = 0
                     }
                     // Top-k among the touched items only (the others have similarity 0).
-                    var cand = touched.filter { Int($0) != j && sims[Int($0)] > 0 }
-                    if cand.count > k {
-                        cand.sort { (sims[Int($0)], -$0) > (sims[Int($1)], -$1) }
-                        cand.removeSubrange(k...)
-                    }
+                    let cand = TopK.select(among: touched, scores: sims, k: k).filter { sims[Int($0)] > 0 }
                     out[j] = cand.map { ($0, sims[Int($0)]) }
                     for i in touched { sims[Int(i)] = -.infinity }
                 }

@@ -77,6 +77,20 @@ final class ModelsTests: XCTestCase {
         XCTAssertEqual(contrib[1], ease.weights[1 * 3 + 2], accuracy: 1e-7)
     }
 
+    func testEASEDualFormEqualsPrimal() throws {
+        // 30 users, 120 items: the dual (Woodbury) path must give the same B as the primal one.
+        let data = PlantedData(users: 30, clusters: 4, itemsPerCluster: 30, perUser: 12)
+        var cp = EASE.Config(); cp.solver = "primal"; cp.lambda = 5
+        var cd = cp; cd.solver = "dual"
+        let p = EASE(config: cp), d = EASE(config: cd)
+        try p.fit(TrainingData(log: data.log)); try d.fit(TrainingData(log: data.log))
+        XCTAssertEqual(p.weights.count, d.weights.count)
+        var worst: Float = 0
+        for i in 0..<p.weights.count { worst = max(worst, abs(p.weights[i] - d.weights[i])) }
+        XCTAssertLessThan(worst, 1e-4)
+        XCTAssertGreaterThan(p.weights.map(abs).max()!, 0.01, "the comparison must not be between zeros")
+    }
+
     func invert3(_ m: [[Double]]) -> [[Double]] {
         let a = m[0][0], b = m[0][1], c = m[0][2], d = m[1][0], e = m[1][1], f = m[1][2], g = m[2][0], h = m[2][1], i = m[2][2]
         let det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
