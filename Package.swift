@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "osusume", targets: ["osusume"]),
-        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeEval"]),
+        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,13 +29,15 @@ let package = Package(
         .target(name: "OsusumeData", dependencies: ["OsusumeCore"]),
         .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData"]),
         .target(name: "OsusumeEval", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"]),
+        // Neural models on the tensor engine (sequential, autoencoders, NeuMF).
+        .target(name: "OsusumeNeural", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels"]),
         .target(name: "OsusumeServe", dependencies: [
             "OsusumeCore", "OsusumeData", "OsusumeModels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ], resources: [.copy("Web")]),
         .executableTarget(name: "osusume", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeEval", "OsusumeServe",
+            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
@@ -43,6 +45,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "OsusumeDataTests", dependencies: ["OsusumeData"]),
         .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval"]),
+        .testTarget(name: "OsusumeNeuralTests", dependencies: ["OsusumeNeural", "OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeTensor"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
         .testTarget(name: "OsusumeServeTests", dependencies: [
             "OsusumeServe", "OsusumeModels", "OsusumeData",

@@ -9,7 +9,7 @@ import Darwin
 /// (at most one every `plainInterval` seconds, plus the final one).
 public final class ProgressReporter: @unchecked Sendable {
     public let label: String
-    public let total: Int
+    public private(set) var total: Int
     private let start = Date()
     private var lastPrint = Date.distantPast
     private let isTTY: Bool
@@ -27,6 +27,16 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Set by the CLI's `--quiet` and by tests.
     nonisolated(unsafe) public static var quietByDefault = false
+
+    /// Changes the total once it is known.
+    public func updateTotal(_ t: Int) { lock.lock(); total = t; lock.unlock() }
+
+    /// Ends the line with a summary, e.g. "loss 0.1234 in 3.2s".
+    public func finish(_ summary: String) {
+        if quiet { return }
+        let line = "\(label) " + summary
+        FileHandle.standardError.write(Data(((isTTY ? "\r\u{1B}[2K" : "") + line + "\n").utf8))
+    }
 
     /// Reports `done` of `total` units with optional extra fields such as `loss=0.1234`.
     public func update(_ done: Int, _ fields: [(String, String)] = []) {

@@ -10,7 +10,8 @@ import OsusumeData
 /// - `weights.safetensors`: the model's learned tensors (real safetensors format);
 /// - `ids.json`: item and user ids in index order;
 /// - `histories.safetensors`: users' training histories (CSR: `ptr` I64, `items` I32);
-/// - `catalog.json`: catalog entries of the model's items.
+/// - `catalog.json`: catalog entries of the model's items;
+/// - `curve.json`: per-epoch loss and validation metric, for models trained in epochs.
 public final class TrainedModel {
     public static let formatVersion = 1
 
@@ -131,6 +132,9 @@ public final class TrainedModel {
             h.set("items", int32s: items, shape: [items.count])
             try h.encoded().write(to: dir.appendingPathComponent("histories.safetensors"))
             try JSONEncoder().encode(catalog.items).write(to: dir.appendingPathComponent("catalog.json"))
+            if let curve = (model as? any EpochTrainable)?.trainingCurve {
+                try enc.encode(curve).write(to: dir.appendingPathComponent("curve.json"))
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OsusumeCore
+import OsusumeNeural
 
 @main
 struct Osusume: ParsableCommand {
@@ -17,6 +18,16 @@ struct Osusume: ParsableCommand {
             EvaluateCommand.self, RecommendCommand.self, SimilarCommand.self, BenchCommand.self, ServeCommand.self,
         ]
     )
+
+    static func main() {
+        NeuralModels.register()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum OsusumeVersion { static let string = "0.1.0" }

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderNeuralTests: XCTestCase { func testBuilds() {} }
