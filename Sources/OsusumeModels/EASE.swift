@@ -8,7 +8,7 @@ import OsusumeData
 public final class EASE: ExplainableRecommender {
     public struct Config: ModelConfig {
         /// L2 regularisation λ added to the Gram matrix's diagonal.
-        public var lambda: Double = 250
+        public var lambda: Double = 500
         /// "auto" (dual form when users < items / 2), "primal" or "dual". Same result, different cost.
         public var solver: String = "auto"
         /// Refuse catalogs above this size (B is items² floats: 40,000 items = 6.4 GB).
