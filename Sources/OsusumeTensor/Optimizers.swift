@@ -88,6 +88,16 @@ public class Adam: Optimizer {
     /// The learning rate the next update will use.
     public var learningRate: Float { schedule.rate(at: step) }
 
+    /// The step count and first/second moments by parameter name (for checkpoints that resume
+    /// training exactly).
+    public var savedState: (step: Int, moments: [String: (m: Tensor, v: Tensor)]) { (step, moments) }
+
+    /// Puts back a state taken with `savedState` (the tensors are copied).
+    public func restoreState(step: Int, moments: [String: (m: Tensor, v: Tensor)]) {
+        self.step = step
+        self.moments = moments.mapValues { ($0.m.detached(), $0.v.detached()) }
+    }
+
     public func update(_ model: Module, _ gradients: Gradients) {
         let lr = schedule.rate(at: step)
         step += 1

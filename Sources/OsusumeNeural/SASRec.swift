@@ -1,0 +1,206 @@
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeModels
+import OsusumeTensor
+
+/// SASRec (Kang & McAuley 2018): causal self-attention over a user's recent items, learned
+/// positions, scores from the shared item embeddings. Trained to predict the next item at every
+/// position with full cross-entropy (default), BCE with one sampled negative (the original), or
+/// cross-entropy over N sampled negatives.
+public final class SASRec: EpochTrainable {
+    public struct Config: ModelConfig {
+        /// Longest input window; longer histories are cut into windows (`allWindows`) or truncated.
+        public var maxLength = 200
+        public var dim = 64
+        public var blocks = 2
+        public var heads = 1
+        /// Width of the position-wise feed-forward layer.
+        public var feedForward = 64
+        public var dropout = 0.2
+        /// relu, gelu, swish, tanh or sigmoid.
+        public var activation = "gelu"
+        /// Pre-LN blocks with a final layer norm (true) or post-LN blocks with an input norm.
+        public var normFirst = true
+        /// Learned position embeddings.
+        public var positions = true
+        /// "ce" (full softmax over all items), "bce" (one sampled negative per position, the
+        /// original), or "sampled-ce" (softmax over the target and `negatives` sampled items).
+        public var loss = "ce"
+        public var negatives = 100
+        /// Rows per chunk of the full cross-entropy (the rows × items logits exist one chunk at a time).
+        public var ceChunkRows = 128
+        /// Train on every window of long histories (true) or only the most recent one.
+        public var allWindows = true
+        public var batchSize = 128
+        public var learningRate = 1e-3
+        public var weightDecay = 0.0
+        /// constant, cosine or linear (after `warmupSteps`).
+        public var schedule = "constant"
+        public var warmupSteps = 0
+        /// Clip gradients to this global norm (0: no clipping).
+        public var clipNorm = 0.0
+        public var epochs = 200
+        /// Validations without improvement of validation NDCG@10 before stopping (0: never).
+        public var patience = 5
+        public var validateEvery = 2
+        /// Engine threads (0: leave the engine's setting).
+        public var threads = 0
+        public init() {}
+    }
+
+    public static let kind = "sasrec"
+    public let config: Config
+    public var trainingCurve: TrainingCurve?
+    public private(set) var itemCount = 0
+
+    var net: SequenceEncoder?
+    var optimizer: Adam?
+    var windows: [SequenceWindow] = []
+    var userItems: [Set<Int32>] = []
+    var seed: UInt64 = 42
+
+    public init(config: Config) { self.config = config }
+
+    func makeNetwork(genreMatrix: Tensor?) throws -> SequenceEncoder {
+        guard config.dim % config.heads == 0 else { throw OsusumeError.invalidArgument("sasrec: dim must be divisible by heads") }
+        return SequenceEncoder(tokens: itemCount + 1, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
+                               heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
+                               activation: try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
+                               usePositions: config.positions, genreMatrix: genreMatrix)
+    }
+
+    public func fit(_ data: TrainingData) throws {
+        try Trainer.run(self, data: data,
+                        config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
+    }
+
+    public func prepare(_ data: TrainingData) throws {
+        guard ["ce", "bce", "sampled-ce"].contains(config.loss) else {
+            throw OsusumeError.invalidArgument("sasrec: loss must be ce, bce or sampled-ce, got '\(config.loss)'")
+        }
+        if config.threads > 0 { Engine.threads = config.threads }
+        itemCount = data.log.itemCount
+        seed = data.seed
+        Engine.seed(seed)
+        net = try makeNetwork(genreMatrix: nil)
+        let sequences = data.log.sequences()
+        // A window of maxLength inputs needs maxLength + 1 items; consecutive windows share one
+        // item so that every transition is trained once.
+        windows = SequenceWindows.make(sequences, size: config.maxLength + 1, step: config.maxLength, minimum: 2,
+                                       allWindows: config.allWindows)
+        userItems = sequences.map { Set($0.map { $0 + 1 }) }
+        let steps = (windows.count + config.batchSize - 1) / config.batchSize * config.epochs
+        optimizer = Adam(schedule: try SequenceSupport.schedule(config.schedule, learningRate: Float(config.learningRate),
+                                                                warmup: config.warmupSteps, totalSteps: steps),
+                         weightDecay: Float(config.weightDecay))
+    }
+
+    public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
+        guard let net, let optimizer else { throw OsusumeError.invalidArgument("sasrec: not prepared") }
+        var rng = SequenceSupport.epochRandom(seed: seed, epoch: epoch)
+        let batches = SequenceWindows.batches(lengths: windows.map { $0.tokens.count - 1 }, batchSize: config.batchSize, rng: &rng)
+        net.train()
+        var total = 0.0
+        for (b, members) in batches.enumerated() {
+            let loss = step(net, optimizer, members.map { windows[$0] }, &rng)
+            total += Double(loss)
+            report(b + 1, batches.count, Float(total / Double(b + 1)))
+        }
+        net.eval()
+        return Float(total / Double(max(1, batches.count)))
+    }
+
+    /// One optimisation step on a batch of windows; returns the loss.
+    func step(_ net: SequenceEncoder, _ optimizer: Adam, _ batch: [SequenceWindow], _ rng: inout SeededRandom) -> Float {
+        let inputs = PaddedBatch(batch.map { Array($0.tokens.dropLast()) }, maxLength: config.maxLength)
+        let length = inputs.length
+        // Targets aligned with the left-padded inputs; -100 where there is no target.
+        var targets = [Int32](repeating: -100, count: batch.count * length)
+        var valid: [Int32] = []
+        for (r, w) in batch.enumerated() {
+            let next = w.tokens.dropFirst()
+            let pad = length - next.count
+            for (j, t) in next.enumerated() { targets[r * length + pad + j] = t; valid.append(Int32(r * length + pad + j)) }
+        }
+        // Negatives: uniform over the items the user has not interacted with.
+        var candidates: [Int32] = []
+        let negatives = config.loss == "bce" ? 1 : config.negatives
+        if config.loss != "ce" {
+            candidates.reserveCapacity(valid.count * (1 + negatives))
+            for row in valid {
+                let r = Int(row) / length
+                let seen = userItems[batch[r].user]
+                candidates.append(targets[Int(row)])
+                for _ in 0..<negatives {
+                    var t: Int32
+                    repeat { t = Int32(1 + rng.nextInt(itemCount)) } while seen.contains(t) && seen.count < itemCount
+                    candidates.append(t)
+                }
+            }
+        }
+        let lossName = config.loss, chunk = config.ceChunkRows
+        let (loss, g) = valueAndGrad(net) { net -> Tensor in
+            let table = net.table()
+            let h = net(inputs, table: table, causal: true)
+            if lossName == "ce" {
+                return chunkedCrossEntropy(hidden: h, weight: table, targets: IndexTensor(targets), chunkRows: chunk)
+            }
+            let d = h.shape[2], n = valid.count
+            let hv = gatherRows(h, valid).reshaped([n, 1, d])
+            let cand = embedding(table, IndexTensor(candidates, shape: [n, 1 + negatives]))
+            let logits = matmul(hv, cand, transposeB: true).reshaped([n, 1 + negatives])
+            if lossName == "bce" {
+                var labels = [Float](repeating: 0, count: n * 2)
+                for i in 0..<n { labels[2 * i] = 1 }
+                // Mean over positions of −log σ(pos) − log(1 − σ(neg)), as the original.
+                return binaryCrossEntropyWithLogits(logits, Tensor(shape: [n, 2], scalars: labels)) * 2
+            }
+            return crossEntropy(logits, IndexTensor([Int32](repeating: 0, count: n)))
+        }
+        var grads = g
+        if config.clipNorm > 0 { grads.clipNorm(Float(config.clipNorm)) }
+        optimizer.update(net, grads)
+        return loss
+    }
+
+    public func checkpointState() throws -> SafeTensors {
+        guard let net, let optimizer else { throw OsusumeError.invalidArgument("sasrec: not prepared") }
+        return SequenceSupport.checkpoint(net, optimizer, extra: ["itemCount": String(itemCount)])
+    }
+
+    public func restoreCheckpoint(_ state: SafeTensors) throws {
+        guard let net, let optimizer else { throw OsusumeError.invalidArgument("sasrec: not prepared") }
+        try SequenceSupport.restoreCheckpoint(state, into: net, optimizer)
+    }
+
+    public func score(_ queries: [ScoringQuery], into out: UnsafeMutablePointer<Float>) {
+        guard let net else { fatalError("sasrec: score before fit or restore") }
+        net.eval()
+        let table = net.table()
+        let n = itemCount, maxLength = config.maxLength
+        SequenceSupport.score(queries, itemCount: n,
+                              window: { SequenceSupport.tokens($0, itemCount: n, limit: maxLength) },
+                              lastHidden: { rows in
+                                  let batch = PaddedBatch(rows, maxLength: maxLength)
+                                  let h = net(batch, table: table, causal: true)
+                                  return gatherRows(h, (0..<rows.count).map { Int32($0 * batch.length + batch.length - 1) })
+                              },
+                              table: table, bias: nil, into: out)
+    }
+
+    public func state() throws -> SafeTensors {
+        guard let net else { throw OsusumeError.invalidArgument("sasrec: nothing trained") }
+        var st = net.stateDict()
+        st.metadata["itemCount"] = String(itemCount)
+        return st
+    }
+
+    public func restore(_ state: SafeTensors) throws {
+        let (_, shape) = try state.floats("items.weight")
+        itemCount = shape[0] - 1
+        net = try makeNetwork(genreMatrix: nil)
+        try net!.load(state)
+        net!.eval()
+    }
+}
