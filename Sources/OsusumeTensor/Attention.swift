@@ -85,7 +85,7 @@ struct AttentionGeometry {
         let po = SharedPointer(out), pp = SharedPointer(probs)
         keep.withOptionalPointer { keepPtr in
             let kp = keepPtr.map { SharedConstPointer($0) }
-            Threads.parallelFor(b * heads) { _, pairs in
+            Threads.parallelFor(b * heads, chunks: Threads.count == 1 ? 1 : Threads.count * chunksPerThread) { _, pairs in
                 for pair in pairs {
                     let bi = pair / heads, h = pair % heads
                     let qb = q + bi * l * ldq + h * dh, kb = k + bi * s * ldk + h * dh, vb = v + bi * s * ldv + h * dh
@@ -116,7 +116,7 @@ struct AttentionGeometry {
                   probs: UnsafePointer<Float>, gradOut: UnsafePointer<Float>,
                   dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
         ensureSerialBLAS()
-        let threads = Swift.max(1, Swift.min(Threads.count, b * heads))
+        let threads = Threads.count == 1 ? 1 : Swift.max(1, Swift.min(Threads.count * chunksPerThread, b * heads))
         let scratch = Tensor(uninitialized: [threads, block, s])
         let ps = SharedPointer(scratch.data)
         let gq = SharedPointer(dq), gk = SharedPointer(dk), gv = SharedPointer(dv)

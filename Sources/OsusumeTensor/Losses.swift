@@ -74,7 +74,7 @@ public func chunkedCrossEntropy(hidden: Tensor, weight: Tensor, bias: Tensor? = 
     let wantH = Tape.needs(hidden), wantW = Tape.needs(weight), wantB = bias.map { Tape.needs($0) } ?? false
     let wantAny = wantH || wantW || wantB
     let scale = 1 / Float(Swift.max(valid, 1))
-    let threads = Swift.max(1, Swift.min(Threads.count, (rows + chunkRows - 1) / chunkRows))
+    let threads = Threads.count == 1 ? 1 : Swift.max(1, Swift.min(Threads.count * chunksPerThread, (rows + chunkRows - 1) / chunkRows))
     let dH = wantH ? Tensor(uninitialized: hidden.shape) : nil
     let partialW = wantW ? Tensor(zeroed: [threads, vocab, d]) : nil
     let partialB = wantB ? Tensor(zeroed: [threads, vocab]) : nil

@@ -6,10 +6,15 @@ import OsusumeKernels
 let parallelThreshold = 1 << 15
 
 /// Runs `body` over `0..<n` in parallel chunks when `n` is large enough to pay for it.
+/// Chunks per thread for work that is split evenly: a few more chunks than threads let a thread
+/// that is running ahead take over work when another is held up (results never depend on which
+/// thread runs a chunk).
+let chunksPerThread = 4
+
 @inline(__always)
 func parallelRange(_ n: Int, minChunk: Int = parallelThreshold / 2, _ body: (Range<Int>) -> Void) {
     if n < 2 * minChunk || Threads.count == 1 { body(0..<n); return }
-    Threads.parallelFor(n, minChunk: minChunk) { _, r in body(r) }
+    Threads.parallelFor(n, chunks: Threads.count * chunksPerThread, minChunk: minChunk) { _, r in body(r) }
 }
 
 @inline(__always)

@@ -45,7 +45,9 @@ func gemm(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float
         return
     }
     if m >= n || n < 16 * t {
-        Threads.parallelFor(m, chunks: t, minChunk: 8) { _, r in
+        // Large row counts get twice as many chunks as threads, for balance under load.
+        let chunks = m >= 512 * t ? 2 * t : t
+        Threads.parallelFor(m, chunks: chunks, minChunk: 8) { _, r in
             let ar = ta == .none ? a + r.lowerBound * lda : a + r.lowerBound
             BLAS.sgemm(ta, tb, m: r.count, n: n, k: k, alpha: alpha, a: ar, lda: lda, b: b, ldb: ldb,
                        beta: beta, c: cs.base + r.lowerBound * ldc, ldc: ldc)

@@ -136,7 +136,10 @@ public final class Tensor {
     public var rank: Int { shape.count }
 
     /// The values, copied out in row-major order.
-    public var scalars: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+    public var scalars: [Float] {
+        if sparseRows != nil { return densify(self).scalars }
+        return Array(UnsafeBufferPointer(start: data, count: count))
+    }
 
     /// The value of a one-element tensor.
     public var item: Float {
