@@ -25,6 +25,8 @@ struct EvaluateCommand: ParsableCommand {
     var save: String?
     @Option(help: "Keep training checkpoints here so an interrupted run resumes.")
     var checkpoints: String?
+    @Option(help: "Write an HTML report (metric table, charts, training curve) to this file.")
+    var report: String?
 
     func run() throws {
         global.apply()
@@ -53,6 +55,15 @@ struct EvaluateCommand: ParsableCommand {
             logLine("saved model to \(save)")
         }
         let r = result.report
+        if let report {
+            let page = HTMLReport(title: "Osusume: \(type(of: m).kind) on \(dataset.name)",
+                                  context: ["data: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions; filters: \(dataOptions.filterDescription)",
+                                            "split: \(split.name)", "model: \(type(of: m).kind) \(configString(m.configDictionary))"],
+                                  entries: [HTMLReport.Entry(name: type(of: m).kind, report: r, fitSeconds: result.fitSeconds,
+                                                             curve: (m as? any EpochTrainable)?.trainingCurve)])
+            try AtomicFile.write(Data(page.render().utf8), to: URL(fileURLWithPath: report))
+            logLine("wrote report \(report)")
+        }
         if global.json {
             try printJSON([
                 "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),

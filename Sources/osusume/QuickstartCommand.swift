@@ -23,6 +23,8 @@ struct QuickstartCommand: ParsableCommand {
     var user: String?
     @Option(help: "Models to compare, comma-separated.")
     var models = "pop,itemknn,ease"
+    @Option(help: "Where to write the HTML report comparing the models.")
+    var report = "models/quickstart-report.html"
 
     func run() throws {
         global.apply()
@@ -33,11 +35,18 @@ struct QuickstartCommand: ParsableCommand {
         options.ks = [10, 20]
         options.showProgress = !global.quiet
         var rows: [(String, EvaluationReport, Double)] = []
+        var entries: [HTMLReport.Entry] = []
         for kind in models.split(separator: ",").map(String.init) {
             let m = try ModelRegistry.make(kind)
             let r = try Experiment.run(m, dataset: dataset, split: split, options: options)
             rows.append((kind, r.report, r.fitSeconds))
+            entries.append(HTMLReport.Entry(name: kind, report: r.report, fitSeconds: r.fitSeconds, curve: (m as? any EpochTrainable)?.trainingCurve))
         }
+        let page = HTMLReport(title: "Osusume quickstart: \(dataset.name)",
+                              context: ["data: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (all ratings as interactions)",
+                                        "split: \(split.name): last interaction per user is the test target"],
+                              entries: entries)
+        try AtomicFile.write(Data(page.render().utf8), to: URL(fileURLWithPath: report))
         // The model people will use: EASE on everything.
         let ease = try TrainedModel.fit(try ModelRegistry.make("ease"), dataset: dataset)
         try ease.save(to: URL(fileURLWithPath: out))
@@ -59,6 +68,7 @@ struct QuickstartCommand: ParsableCommand {
                 "split": split.name, "protocol": options.evaluationProtocol.description,
                 "results": rows.map { ["model": $0.0, "metrics": $0.1.metrics, "timings": ["fit_s": $0.2, "evaluate_s": $0.1.seconds]] as [String: Any] },
                 "model_saved": out,
+                "report": report,
                 "user": userID,
                 "recent_history": history.suffix(10).map { itemJSON(ease, $0) },
                 "recommendations": recs.map { r -> [String: Any] in
@@ -87,7 +97,8 @@ struct QuickstartCommand: ParsableCommand {
         if let first = recs.first, let b = because(first.item) {
             print("\n\(ease.title(of: first.item)) is recommended mostly because of \(ease.title(of: b)).")
         }
-        print("\nSaved the EASE model (fitted on all data) to \(out). Try:")
+        print("\nReport with charts: \(report)")
+        print("Saved the EASE model (fitted on all data) to \(out). Try:")
         print("  osusume recommend --model \(out) --history \"Toy Story|Heat\"")
         print("  osusume similar --model \(out) --item \"Matrix, The\"")
         print(String(format: "\nDone in %.1fs.", total))
