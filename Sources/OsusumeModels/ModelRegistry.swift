@@ -9,6 +9,7 @@ public enum ModelRegistry {
         ItemKNN.kind: ItemKNN.self,
         EASE.kind: EASE.self,
         ContentBased.kind: ContentBased.self,
+        PureSVD.kind: PureSVD.self,
     ]
 
     /// Adds a model kind (models in other modules register themselves at start-up).

@@ -1,0 +1,181 @@
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeModels
+import OsusumeTensor
+
+/// Multi-VAE (Liang et al., WWW 2018): a variational autoencoder over the user's item vector
+/// with a multinomial likelihood. Encoder: L2-normalised history with dropout → tanh hidden
+/// layers → mean and log-variance of the latent; decoder: latent → tanh hidden layers → item
+/// logits. Loss: multinomial NLL + β·KL, with β annealed linearly from 0 to `betaCap` over
+/// `annealSteps` updates. Scoring uses the latent mean (no sampling), so any history is scored
+/// by one forward pass (fold-in).
+public final class MultVAE: EpochTrainable, ExplainableRecommender {
+    public struct Config: ModelConfig {
+        /// Encoder widths after the input; the last is the latent size ([600, 200] gives
+        /// items → 600 → 200 → 600 → items).
+        public var hiddenDims: [Int] = [600, 200]
+        /// Dropout on the input vector while training.
+        public var dropout: Double = 0.5
+        /// Largest KL weight β (Liang et al.'s anneal cap).
+        public var betaCap: Double = 0.2
+        /// Updates over which β grows linearly from 0 to `betaCap` (Liang et al.: 200,000).
+        public var annealSteps: Int = 200_000
+        public var learningRate: Double = 1e-3
+        public var weightDecay: Double = 0
+        /// Users per step.
+        public var batchSize: Int = 500
+        public var epochs: Int = 100
+        public var patience: Int = 10
+        public var validateEvery: Int = 1
+        public init() {}
+    }
+    public static let kind = "multivae"
+    public let config: Config
+    public private(set) var itemCount: Int = 0
+    public var trainingCurve: TrainingCurve?
+    var network: MultVAENetwork?
+    private var rows: AutoencoderRows?
+    private var optimizer: Adam?
+    private var rng = SeededRandom(seed: 1)
+    private var steps: UInt64 = 0
+
+    public init(config: Config) { self.config = config }
+
+    /// The KL weight of the next update.
+    public var beta: Float {
+        config.annealSteps <= 0 ? Float(config.betaCap) : Float(min(config.betaCap, Double(steps) / Double(config.annealSteps)))
+    }
+
+    public func fit(_ data: TrainingData) throws {
+        try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
+                                                                  validateEvery: config.validateEvery))
+        rows = nil; optimizer = nil
+    }
+
+    public func prepare(_ data: TrainingData) throws {
+        guard data.log.itemCount > 0, data.log.count > 0 else { throw OsusumeError.emptyData("multivae: no interactions to fit") }
+        guard config.hiddenDims.allSatisfy({ $0 > 0 }), !config.hiddenDims.isEmpty else {
+            throw OsusumeError.invalidArgument("multivae: hiddenDims must be positive widths, got \(config.hiddenDims)")
+        }
+        guard (0..<1).contains(config.dropout) else { throw OsusumeError.invalidArgument("multivae: dropout must be in [0, 1)") }
+        itemCount = data.log.itemCount
+        Engine.seed(data.seed)
+        rng = SeededRandom(seed: data.seed ^ 0x7AE)
+        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout), rng: &rng)
+        rows = AutoencoderRows(log: data.log)
+        optimizer = Adam(learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
+        steps = 0
+    }
+
+    public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
+        guard let network, let rows, let optimizer else { throw OsusumeError.invalidArgument("multivae: prepare was not called") }
+        network.train()
+        defer { network.eval() }
+        let order = rows.shuffledUsers(&rng)
+        let batch = max(1, config.batchSize)
+        var total = 0.0, batches = 0
+        var lo = 0
+        while lo < order.count {
+            let users = order[lo..<min(order.count, lo + batch)]
+            let lists = users.map { rows.items[$0] }
+            let x = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: true)
+            let target = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: false)
+            let b = beta
+            let noise = Tensor.randomNormal([users.count, network.latent], seed: rng.next())
+            let (loss, grads) = valueAndGrad(network) { net in
+                let (mu, logVar) = net.encode(x)
+                let z = mu + noise * exp(logVar * 0.5)
+                return multinomialNLL(net.decode(z), target) + gaussianKL(mean: mu, logVariance: logVar) * b
+            }
+            optimizer.update(network, grads)
+            steps += 1
+            total += Double(loss); batches += 1
+            lo += users.count
+            report(lo, order.count, Float(total / Double(batches)))
+        }
+        return Float(total / Double(max(1, batches)))
+    }
+
+    public func score(_ queries: [ScoringQuery], into scores: UnsafeMutablePointer<Float>) {
+        guard let network else { scores.initialize(repeating: 0, count: queries.count * itemCount); return }
+        network.eval()
+        scoreInChunks(queries, itemCount: itemCount, into: scores) { chunk in
+            let x = AutoencoderInput.binary(chunk.map(\.history), itemCount: itemCount, normalize: true)
+            return network.decode(network.encode(x).mean)
+        }
+    }
+
+    public func contributions(of item: Int32, for query: ScoringQuery) -> [Float] {
+        holdOutContributions(of: item, for: query, itemCount: itemCount) { self.score($0, into: $1) }
+    }
+
+    public func checkpointState() throws -> SafeTensors {
+        guard let network else { throw OsusumeError.invalidArgument("multivae: nothing to save before fit") }
+        return AutoencoderCheckpoint.save(network, counters: [steps, rng.next()], config: config, kind: Self.kind)
+    }
+
+    public func restoreCheckpoint(_ state: SafeTensors) throws {
+        if network == nil { try buildNetwork(for: state) }
+        let c = try AutoencoderCheckpoint.load(state, into: network!)
+        if c.count == 2 { steps = c[0]; rng = SeededRandom(seed: c[1]) }
+    }
+
+    public func state() throws -> SafeTensors { try checkpointState() }
+
+    public func restore(_ state: SafeTensors) throws {
+        try buildNetwork(for: state)
+        try restoreCheckpoint(state)
+    }
+
+    private func buildNetwork(for state: SafeTensors) throws {
+        let (_, shape) = try state.floats("encoder.0.weight")
+        guard shape.count == 2 else { throw OsusumeError.modelFile("multivae: encoder.0.weight has shape \(shape)") }
+        itemCount = shape[1]
+        var r = SeededRandom(seed: 0)
+        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout), rng: &r)
+        network!.eval()
+    }
+}
+
+/// Encoder items → hidden… → 2·latent (mean, log-variance); decoder latent → reversed hidden… →
+/// items; tanh between hidden layers.
+final class MultVAENetwork: Module {
+    let encoder: [Linear]
+    let decoder: [Linear]
+    let inputDropout: Dropout
+    let latent: Int
+
+    init(items: Int, hidden: [Int], dropout: Float, rng: inout SeededRandom) {
+        latent = hidden.last!
+        func layers(_ dims: [Int], _ rng: inout SeededRandom) -> [Linear] {
+            (0..<(dims.count - 1)).map { i in
+                let l = Linear(dims[i], dims[i + 1], seed: rng.next())
+                AutoencoderInput.xavier(l, rng: &rng)
+                return l
+            }
+        }
+        encoder = layers([items] + hidden.dropLast() + [2 * latent], &rng)
+        decoder = layers([latent] + hidden.dropLast().reversed() + [items], &rng)
+        inputDropout = Dropout(dropout)
+    }
+
+    func encode(_ x: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+        var h = inputDropout(x)
+        for (i, layer) in encoder.enumerated() {
+            h = layer(h)
+            if i < encoder.count - 1 { h = tanh(h) }
+        }
+        let parts = split(h, sizes: [latent, latent], axis: 1)
+        return (parts[0], parts[1])
+    }
+
+    func decode(_ z: Tensor) -> Tensor {
+        var h = z
+        for (i, layer) in decoder.enumerated() {
+            h = layer(h)
+            if i < decoder.count - 1 { h = tanh(h) }
+        }
+        return h
+    }
+}
