@@ -36,8 +36,8 @@ public struct HTMLReport {
         h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
         .proto{background:#f6f8fa;border-left:4px solid #4e79a7;padding:.6rem 1rem;margin:1rem 0}
         .sampled{border-left-color:#e15759;background:#fdf0f0}
-        table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0}
-        th,td{padding:.3rem .7rem;text-align:right;border-bottom:1px solid #eee} th:first-child,td:first-child{text-align:left}
+        table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0;font-size:.85rem} .wrap{overflow-x:auto}
+        th,td{padding:.3rem .45rem;text-align:right;border-bottom:1px solid #eee} th:first-child,td:first-child{text-align:left}
         td.best{font-weight:700} .charts{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0}
         figcaption{font-size:.85rem;color:#555;text-align:center} .legend span{display:inline-block;margin-right:1rem}
         .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
@@ -50,7 +50,7 @@ public struct HTMLReport {
 
         // Table: bold the best value of each column.
         let cols = ks.flatMap { k in ["NDCG@\(k)", "HR@\(k)", "Recall@\(k)", "MRR@\(k)"] } + ["Coverage@\(ks.last!)", "PopularShare@\(ks.last!)"]
-        html += "<h2>Metrics</h2><table><tr><th>model</th>" + cols.map { "<th>\($0)</th>" }.joined() + "<th>fit</th><th>evaluate</th></tr>"
+        html += "<h2>Metrics</h2><div class=\"wrap\"><table><tr><th>model</th>" + cols.map { "<th>\($0)</th>" }.joined() + "<th>fit</th><th>evaluate</th></tr>"
         for e in entries {
             html += "<tr><td>\(esc(e.name))</td>"
             for c in cols {
@@ -60,7 +60,7 @@ public struct HTMLReport {
             }
             html += String(format: "<td>%.2fs</td><td>%.2fs</td></tr>", e.fitSeconds, e.report.seconds)
         }
-        html += "</table>"
+        html += "</table></div>"
 
         html += "<h2>Accuracy at each cut-off</h2><div class=\"charts\">"
         for metric in ["NDCG", "HR", "MRR"] {
