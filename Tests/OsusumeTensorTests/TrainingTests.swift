@@ -139,3 +139,19 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(lin.rate(at: 500), 0.2, accuracy: 1e-6)
     }
 }
+
+final class BenchmarkTests: XCTestCase {
+    func testEngineBenchmarkRunsAndReports() throws {
+        var o = EngineBenchmarkOptions()
+        o.batch = 2; o.length = 8; o.dim = 8; o.heads = 2; o.blocks = 1; o.items = 20; o.steps = 2; o.warmup = 1
+        let r = EngineBenchmark.run(o)
+        XCTAssertGreaterThan(r.stepSeconds, 0)
+        XCTAssertEqual(r.flopsPerStep, EngineBenchmark.flops(o))
+        XCTAssertGreaterThan(r.sgemmGFLOPS, 0)
+        XCTAssertGreaterThan(r.peakResidentBytes, 0)
+        XCTAssertTrue(r.firstLoss.isFinite && r.lastLoss.isFinite)
+        let json = try JSONEncoder().encode(r)
+        XCTAssertEqual(try JSONDecoder().decode(EngineBenchmarkReport.self, from: json).stepSeconds, r.stepSeconds)
+        Threads.count = 2
+    }
+}
