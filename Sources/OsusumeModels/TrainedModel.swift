@@ -60,7 +60,8 @@ public final class TrainedModel {
         if let exact = index.exact[key] {
             if exact.count == 1 { return exact[0] }
         }
-        let prefixed = index.keys.filter { $0.key.hasPrefix(key) }.flatMap { $0.items }
+        var seen = Set<Int32>()
+        let prefixed = index.keys.filter { $0.key.hasPrefix(key) }.flatMap { $0.items }.filter { seen.insert($0).inserted }
         if prefixed.count == 1 { return prefixed[0] }
         if let exact = index.exact[key], exact.count > 1 {
             throw OsusumeError.invalidArgument("'\(ref)' matches \(exact.count) items: " + exact.prefix(5).map { "\(itemIDs.id(of: $0)) (\(title(of: $0)))" }.joined(separator: ", ") + "; use an id")
@@ -81,10 +82,12 @@ public final class TrainedModel {
         var exact: [String: [Int32]] = [:]
         for (i, id) in itemIDs.ids.enumerated() {
             guard let t = catalog[id]?.title, !t.isEmpty else { continue }
-            exact[TitleKey.normalise(t), default: []].append(Int32(i))
-            // Also without a trailing "(1995)" year, the way people type titles.
-            let bare = TitleKey.normalise(TitleKey.stripYear(t))
-            if bare != TitleKey.normalise(t) { exact[bare, default: []].append(Int32(i)) }
+            // The title as written, without a trailing "(1995)", and with a trailing article
+            // moved to the front ("Matrix, The" → "The Matrix"): the ways people type titles.
+            let bare = TitleKey.stripYear(t)
+            for form in Set([t, bare, TitleKey.articleFirst(bare)].map(TitleKey.normalise)) where !form.isEmpty {
+                exact[form, default: []].append(Int32(i))
+            }
         }
         return (exact, exact.map { ($0.key, $0.value) }.sorted { $0.key < $1.key })
     }()
@@ -188,6 +191,18 @@ public enum TitleKey {
             else if !lastSpace { out.append(" "); lastSpace = true }
         }
         return out.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// "Matrix, The" → "The Matrix" (MovieLens writes articles last).
+    public static func articleFirst(_ s: String) -> String {
+        for article in ["The", "A", "An", "Les", "Le", "La", "L'", "Die", "Der", "Das", "El", "Il"] {
+            let suffix = ", " + article
+            if s.hasSuffix(suffix) {
+                let head = String(s.dropLast(suffix.count))
+                return article.hasSuffix("'") ? article + head : article + " " + head
+            }
+        }
+        return s
     }
 
     /// "Heat (1995)" → "Heat".

@@ -30,6 +30,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
+        // Check the model and its settings before spending time on the data.
+        let m = try ModelRegistry.make(model, settings: settings.dictionary())
         let tLoad = Date()
         let dataset = try dataOptions.load()
         let loadSeconds = Date().timeIntervalSince(tLoad)
@@ -41,7 +43,6 @@ struct EvaluateCommand: ParsableCommand {
         options.ks = try parseKs(k)
         options.evaluationProtocol = try EvaluationProtocol(parsing: evaluationProtocol)
         options.showProgress = !global.quiet
-        let m = try ModelRegistry.make(model, settings: settings.dictionary())
         let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: splitOptions.splitSeed,
                                         checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         if let save {

@@ -21,8 +21,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let dataset = try dataOptions.load()
         let m = try ModelRegistry.make(model, settings: settings.dictionary())
+        let dataset = try dataOptions.load()
         let training = TrainingData(log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
                                     checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         let trained = try TrainedModel.fit(m, dataset: dataset, training: training)

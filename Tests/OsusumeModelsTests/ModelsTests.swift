@@ -141,6 +141,8 @@ final class ModelsTests: XCTestCase {
         let data = PlantedData(users: 40, clusters: 4, itemsPerCluster: 10)
         var catalog = Catalog()
         catalog.upsert(CatalogItem(id: "i0", title: "Café Lumière (2003)", genres: ["Drama"], year: 2003))
+        catalog.upsert(CatalogItem(id: "i1", title: "Matrix, The (1999)"))
+        catalog.upsert(CatalogItem(id: "i2", title: "Matrix Reloaded, The (2003)"))
         let dataset = Dataset(name: "planted", format: "test", log: data.log, catalog: catalog)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-model-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -157,6 +159,9 @@ final class ModelsTests: XCTestCase {
             XCTAssertEqual(try loaded.resolveItem("cafe lumiere"), 0)
             XCTAssertEqual(try loaded.resolveItem("Café Lumière (2003)"), 0)
             XCTAssertThrowsError(try loaded.resolveItem("no such film"))
+            XCTAssertEqual(try loaded.resolveItem("The Matrix"), 1)
+            XCTAssertEqual(try loaded.resolveItem("matrix reloaded"), 2)
+            XCTAssertThrowsError(try loaded.resolveItem("Matrix")) { e in XCTAssertTrue("\(e)".contains("2 titles")) }
         }
         // A damaged file is a clear error, not a crash.
         try Data("{".utf8).write(to: dir.appendingPathComponent("manifest.json"))
