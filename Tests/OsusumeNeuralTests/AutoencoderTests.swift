@@ -40,6 +40,8 @@ final class AutoencoderTests: XCTestCase {
             ("puresvd", ["factors": "8"]),
             ("multidae", small),
             ("multivae", small.merging(["annealSteps": "500"]) { $1 }),
+            ("recvae", ["hiddenDim": "64", "latentDim": "16", "epochs": "15", "batchSize": "64", "learningRate": "0.003"]),
+            ("multitaskdae", small),
         ]
         for (kind, settings) in models {
             let model = try ModelRegistry.make(kind, settings: settings)
