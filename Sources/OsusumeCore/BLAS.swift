@@ -101,7 +101,7 @@ public enum LAPACK {
         var lwork = __CLPK_integer(-1), liwork = __CLPK_integer(-1)
         var wq: Float = 0; var iwq = __CLPK_integer(0)
         ssyevd_(&jobz, &uplo, &nn, a, &ld, &w, &wq, &lwork, &iwq, &liwork, &info)
-        lwork = __CLPK_integer(wq); liwork = iwq
+        lwork = max(__CLPK_integer(wq), __CLPK_integer(1 + 6 * n + 2 * n * n)); liwork = iwq
         var work = [Float](repeating: 0, count: Int(lwork)); var iwork = [__CLPK_integer](repeating: 0, count: Int(liwork))
         ssyevd_(&jobz, &uplo, &nn, a, &ld, &w, &work, &lwork, &iwork, &liwork, &info)
         #else
@@ -109,7 +109,9 @@ public enum LAPACK {
         var lwork: Int32 = -1, liwork: Int32 = -1
         var wq: Float = 0; var iwq: Int32 = 0
         ssyevd_(&jobz, &uplo, &nn, a, &ld, &w, &wq, &lwork, &iwq, &liwork, &info)
-        lwork = Int32(wq); liwork = iwq
+        // The workspace size comes back as a Float, which rounds sizes above 2²⁴ (n > ~2,900) and
+        // can fall short of the documented minimum 1 + 6n + 2n².
+        lwork = max(Int32(wq), Int32(1 + 6 * n + 2 * n * n)); liwork = iwq
         var work = [Float](repeating: 0, count: Int(lwork)); var iwork = [Int32](repeating: 0, count: Int(liwork))
         ssyevd_(&jobz, &uplo, &nn, a, &ld, &w, &work, &lwork, &iwork, &liwork, &info)
         #endif
