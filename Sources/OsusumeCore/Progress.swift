@@ -80,3 +80,17 @@ public func logLine(_ message: String) {
     if ProgressReporter.quietByDefault { return }
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// CPU time (user + system, all threads) used by this process so far, in seconds. Unlike wall
+/// time it does not grow while other processes hold the cores, so figures taken on a busy
+/// machine stay meaningful.
+public func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}

@@ -9,6 +9,9 @@ public struct ExperimentResult {
     public var model: any Recommender
     public var report: EvaluationReport
     public var fitSeconds: Double
+    /// CPU seconds (all threads) of the fit and of the evaluation.
+    public var fitCPUSeconds: Double
+    public var evaluateCPUSeconds: Double
 }
 
 public enum Experiment {
@@ -32,10 +35,11 @@ public enum Experiment {
                 (try? validator.evaluate(m, cases: validation))?.metrics["NDCG@10"] ?? 0
             },
             checkpointDirectory: checkpointDirectory, seed: seed)
-        let t0 = Date()
+        let t0 = Date(), c0 = processCPUSeconds()
         try model.fit(training)
-        let fitSeconds = Date().timeIntervalSince(t0)
+        let fitSeconds = Date().timeIntervalSince(t0), c1 = processCPUSeconds()
         let report = try evaluator.evaluate(model, cases: split.test, label: "evaluate \(type(of: model).kind)")
-        return ExperimentResult(model: model, report: report, fitSeconds: fitSeconds)
+        return ExperimentResult(model: model, report: report, fitSeconds: fitSeconds,
+                                fitCPUSeconds: c1 - c0, evaluateCPUSeconds: processCPUSeconds() - c1)
     }
 }

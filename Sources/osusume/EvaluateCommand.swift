@@ -76,7 +76,8 @@ struct EvaluateCommand: ParsableCommand {
                 "cases": r.cases,
                 "metrics": r.metrics,
                 "groups": try encodeToJSONObject(r.groups),
-                "timings": ["load_s": loadSeconds, "split_s": splitSeconds, "fit_s": result.fitSeconds, "evaluate_s": r.seconds],
+                "timings": ["load_s": loadSeconds, "split_s": splitSeconds, "fit_s": result.fitSeconds, "evaluate_s": r.seconds,
+                            "fit_cpu_s": result.fitCPUSeconds, "evaluate_cpu_s": result.evaluateCPUSeconds],
                 "threads": Threads.count,
             ] as [String: Any])
         } else {
@@ -86,7 +87,8 @@ struct EvaluateCommand: ParsableCommand {
             print("")
             print(metricsTable([(type(of: m).kind, r)], ks: r.ks))
             print("")
-            print(String(format: "fit %.2fs, evaluate %.2fs (%d threads)", result.fitSeconds, r.seconds, Threads.count))
+            print(String(format: "fit %.2fs (%.2fs CPU), evaluate %.2fs (%.2fs CPU), %d threads", result.fitSeconds, result.fitCPUSeconds,
+                         r.seconds, result.evaluateCPUSeconds, Threads.count))
         }
     }
 }
