@@ -106,7 +106,7 @@ struct BenchServeCommand: ParsableCommand {
         let ids = IDMap((0..<n).map { "i\($0)" })
         let catalog = Catalog((0..<n).map { CatalogItem(id: "i\($0)", title: "Item \($0)") })
         var log = InteractionLog(); log.itemIDs = ids
-        let manifest = ModelManifest(kind: "ease", config: ease.configDictionary,
+        let manifest = ModelManifest(kind: "ease", config: ease.configJSON,
                                      dataset: FittedDataSummary(Dataset(name: "synthetic", format: "synthetic", log: log)), fitSeconds: 0)
         return TrainedModel(model: ease, itemIDs: ids, userIDs: IDMap(), histories: [], catalog: catalog, manifest: manifest)
     }

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import OsusumeCore
 import OsusumeModels
 @testable import OsusumeServe

@@ -13,6 +13,8 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(service.search("AMELIE", limit: 5).map(\.id), ["9"])
         XCTAssertEqual(service.search("amélie", limit: 5).map(\.id), ["9"])
         XCTAssertEqual(service.search("the godf", limit: 5).map(\.id), ["5"])
+        XCTAssertEqual(service.search("the irishman", limit: 5).map(\.id), ["11"])
+        XCTAssertEqual(try service.models.resolveItem("The Irishman"), service.models.itemIDs.index(of: "11"))
         // Two "Heat"s: both match, the more popular first.
         XCTAssertEqual(service.search("heat", limit: 5).map(\.id), ["7", "12"])
         XCTAssertEqual(service.search("", limit: 1).map(\.id), ["9"], "empty query: most popular")
@@ -112,7 +114,8 @@ final class ServiceTests: XCTestCase {
             return n
         }()
         try await service.reload()
-        XCTAssertEqual(try await traffic, 200)
+        let answered = try await traffic
+        XCTAssertEqual(answered, 200)
         XCTAssertFalse(service.models === before)
         XCTAssertEqual(service.models.personalNames, ["ease", "itemknn", "content"])
         XCTAssertEqual(service.reloads, 1)
