@@ -7,14 +7,15 @@ import OsusumeTensor
 /// A multi-task denoising autoencoder over the user's presence and rating vectors.
 ///
 /// Input: the presence vector (L2-normalised binary history) concatenated with a rating vector
-/// in "hybrid" normalisation — z = (r − μ̃ᵤ) / σ, with μ̃ᵤ the user's mean shrunk towards the
-/// global mean and σ the global standard deviation; unwatched items are 0 in both halves,
+/// in "hybrid" normalisation — z = (r − μ̃ᵤ − bᵢ) / σ, with μ̃ᵤ the user's mean shrunk towards
+/// the global mean, bᵢ the item's shrunk mean deviation from its raters' means and σ the global
+/// standard deviation (so the heads learn what the biases miss); unwatched items are 0 in both halves,
 /// watched-but-unrated items are present with rating 0, so the two stay distinct. Each step a
 /// fraction (`holdOut`) of each profile is removed from the input and must be reconstructed.
 /// Encoder with swish and Gaussian noise at the bottleneck; two heads from the bottleneck:
 /// presence logits (multinomial NLL against the whole profile) and normalised ratings (Huber
-/// loss on rated items only). The two losses are weighted by learned homoscedastic uncertainty
-/// (Kendall et al., CVPR 2018): Σ exp(−sₜ)·Lₜ + sₜ. Ranking score: log P(item) +
+/// loss on the held-out rated items only; unrated items are masked out). The two losses are
+/// weighted by learned homoscedastic uncertainty (Kendall et al., CVPR 2018): Σ exp(−sₜ)·Lₜ + sₜ. Ranking score: log P(item) +
 /// `ratingMix` · predicted z-rating (the rating term only when the model was trained with
 /// ratings). Any history, with or without ratings, is scored by one forward pass.
 public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
@@ -52,6 +53,8 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
     public private(set) var ratingMean: Float = 0
     public private(set) var ratingScale: Float = 1
     public private(set) var trainedWithRatings = false
+    /// Per-item shrunk mean deviation of ratings from the raters' (shrunk) means.
+    public private(set) var itemBias: [Float] = []
 
     public init(config: Config) { self.config = config }
 
@@ -87,6 +90,18 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
         ratingMean = n > 0 ? Float(s / Double(n)) : 0
         let variance = n > 1 ? (ss - s * s / Double(n)) / Double(n - 1) : 1
         ratingScale = Float(max(variance, 1e-6).squareRoot())
+        // Item biases: mean of (rating − user's shrunk mean) with the same shrinkage towards 0.
+        var deviation = [Double](repeating: 0, count: itemCount), counts = [Double](repeating: 0, count: itemCount)
+        if trainedWithRatings {
+            for u in 0..<rows!.userCount {
+                let m = userMean(rows!.ratings[u])
+                for (k, i) in rows!.items[u].enumerated() where !rows!.ratings[u][k].isNaN {
+                    deviation[Int(i)] += Double(rows!.ratings[u][k] - m); counts[Int(i)] += 1
+                }
+            }
+        }
+        let k = config.userMeanShrinkage
+        itemBias = (0..<itemCount).map { Float(deviation[$0] / (counts[$0] + max(k, 1e-9))) }
         optimizer = Adam(learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
         steps = 0
     }
@@ -110,7 +125,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
             for (k, i) in list.enumerated() where i >= 0 && Int(i) < n {
                 buf[base + Int(i)] = v
                 if let rs = ratings[r], k < rs.count, !rs[k].isNaN {
-                    buf[base + n + Int(i)] = (rs[k] - means[r]) / ratingScale
+                    buf[base + n + Int(i)] = (rs[k] - means[r] - itemBias[Int(i)]) / ratingScale
                 }
             }
         }
@@ -141,16 +156,20 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
                 let items = rows.items[u], ratings = rows.ratings[u]
                 means.append(userMean(ratings))
                 var kl: [Int32] = [], kr: [Float] = []
+                var heldOut: [Int] = []
                 for (k, i) in items.enumerated() {
                     target[r * n + Int(i)] = 1
-                    if !ratings[k].isNaN {
-                        ratingTarget[r * n + Int(i)] = (ratings[k] - means[r]) / ratingScale
-                        if ratingMask[r * n + Int(i)] == 0 { rated += 1 }
-                        ratingMask[r * n + Int(i)] = 1
-                    }
-                    if rng.nextFloat() < keepProbability { kl.append(i); kr.append(ratings[k]) }
+                    if rng.nextFloat() < keepProbability { kl.append(i); kr.append(ratings[k]) } else { heldOut.append(k) }
                 }
-                if kl.isEmpty, let k = items.indices.randomElement(using: &rng) { kl = [items[k]]; kr = [ratings[k]] }
+                if kl.isEmpty, let k = heldOut.popLast() { kl = [items[k]]; kr = [ratings[k]] }
+                // The rating head learns from the held-out rated items only: a rating in the
+                // input would otherwise just be copied through.
+                for k in heldOut where !ratings[k].isNaN {
+                    let i = Int(items[k])
+                    ratingTarget[r * n + i] = (ratings[k] - means[r] - itemBias[i]) / ratingScale
+                    if ratingMask[r * n + i] == 0 { rated += 1 }
+                    ratingMask[r * n + i] = 1
+                }
                 keptLists.append(kl); keptRatings.append(kr)
             }
             let x = input(keptLists, keptRatings, means: means)
@@ -199,7 +218,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
     }
 
     /// Predicted ratings (in the data's rating units) of every item for each query, from the
-    /// rating head: μ̃ᵤ + σ·z. Meaningful only for a model trained with ratings.
+    /// rating head: μ̃ᵤ + bᵢ + σ·z. Meaningful only for a model trained with ratings.
     public func predictRatings(_ queries: [ScoringQuery]) -> [[Float]] {
         guard network != nil else { return queries.map { _ in [Float](repeating: ratingMean, count: itemCount) } }
         network!.eval()
@@ -210,7 +229,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
             let (_, r, means) = withoutGradients { forward(chunk) }
             let z = r.scalars
             for (q, m) in means.enumerated() {
-                out.append((0..<itemCount).map { m + ratingScale * z[q * itemCount + $0] })
+                out.append((0..<itemCount).map { m + itemBias[$0] + ratingScale * z[q * itemCount + $0] })
             }
             lo += chunk.count
         }
@@ -225,6 +244,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
         guard let network else { throw OsusumeError.invalidArgument("multitaskdae: nothing to save before fit") }
         var st = AutoencoderCheckpoint.save(network, counters: [steps, rng.next()], config: config, kind: Self.kind)
         st.set("_ratingStatistics", floats: [ratingMean, ratingScale, trainedWithRatings ? 1 : 0], shape: [3])
+        st.set("_itemBias", floats: itemBias, shape: [itemBias.count])
         return st
     }
 
@@ -232,11 +252,15 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
         if network == nil { try buildNetwork(for: state) }
         var weights = state
         weights.tensors["_ratingStatistics"] = nil
+        weights.tensors["_itemBias"] = nil
         let c = try AutoencoderCheckpoint.load(weights, into: network!)
         if c.count == 2 { steps = c[0]; rng = SeededRandom(seed: c[1]) }
         let (stats, _) = try state.floats("_ratingStatistics")
         guard stats.count == 3 else { throw OsusumeError.modelFile("multitaskdae: _ratingStatistics must hold 3 values") }
         ratingMean = stats[0]; ratingScale = stats[1]; trainedWithRatings = stats[2] != 0
+        let (bias, _) = try state.floats("_itemBias")
+        guard bias.count == itemCount else { throw OsusumeError.modelFile("multitaskdae: _itemBias has \(bias.count) values for \(itemCount) items") }
+        itemBias = bias
     }
 
     public func state() throws -> SafeTensors { try checkpointState() }
