@@ -193,7 +193,9 @@ def main():
 
     page.js("window.scrollTo(0, 0); document.activeElement.blur(); true")
     time.sleep(0.3)
-    png = base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"])
+    # Scaled to 70 % so the committed PNG stays small.
+    png = base64.b64decode(page.call("Page.captureScreenshot", format="png",
+                                     clip={"x": 0, "y": 0, "width": 1280, "height": 1240, "scale": 0.7})["data"])
     os.makedirs(os.path.dirname(os.path.abspath(shot)), exist_ok=True)
     with open(shot, "wb") as f:
         f.write(png)

@@ -27,15 +27,14 @@ public enum ScoreNormalisation: String, Codable, Sendable, CaseIterable {
             guard lo < hi else { return (lo.isFinite ? lo : 0, 0) }
             return (lo, 1 / (hi - lo))
         case .zScore:
-            var n = 0, mean = 0.0, m2 = 0.0
-            for s in scores where s.isFinite {   // Welford: stable for large score ranges
-                n += 1
-                let d = Double(s) - mean
-                mean += d / Double(n)
-                m2 += d * (Double(s) - mean)
-            }
-            guard n > 1, m2 > 0 else { return (Float(mean), 0) }
-            return (Float(mean), Float(1 / (m2 / Double(n)).squareRoot()))
+            // Sums in Double: exact enough for scores of any model, and no division per element.
+            var n = 0, sum = 0.0, squares = 0.0
+            for s in scores where s.isFinite { n += 1; let d = Double(s); sum += d; squares += d * d }
+            guard n > 1 else { return (n == 1 ? Float(sum) : 0, 0) }
+            let mean = sum / Double(n)
+            let variance = max(0, squares / Double(n) - mean * mean)
+            guard variance > 1e-12 * max(1, mean * mean) else { return (Float(mean), 0) }
+            return (Float(mean), Float(1 / variance.squareRoot()))
         case .maxAbs:
             var m: Float = 0
             for s in scores where s.isFinite { m = max(m, abs(s)) }

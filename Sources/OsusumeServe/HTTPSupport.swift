@@ -66,6 +66,15 @@ func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -
     return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
 }
 
+/// A recommendation list as JSON, through the direct writer.
+func jsonResponse(_ result: RecommendationResult) -> Response {
+    var w = JSONBytes()
+    w.result(result)
+    var buffer = ByteBufferAllocator().buffer(capacity: w.bytes.count)
+    buffer.writeBytes(w.bytes)
+    return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+}
+
 /// Turns every error thrown below it into a JSON error response.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -29,6 +29,8 @@ struct BenchServeCommand: ParsableCommand {
     var requests = 2_000
     @Option(help: "Untimed requests first.")
     var warmup = 200
+    @Option(help: "Blend of the full request: 'auto' (the cold-start policy, with the catalog's content model) or a spec (default: the model alone).")
+    var blend: String?
     @Option(help: "Timed dense-product requests (slow; reference only). 0 skips them.")
     var dense = 30
 
@@ -62,7 +64,12 @@ struct BenchServeCommand: ParsableCommand {
         }
         let core = time(requests) { h in _ = set.topK(model: name, history: h, k: k) }
         let full = try time(requests) { h in
-            _ = try service.recommend(history: h.map { set.itemIDs.id(of: $0) }, k: k, blend: name, mix: "personal:\(k)")
+            _ = try service.recommend(history: h.map { set.itemIDs.id(of: $0) }, k: k, blend: blend ?? name, mix: blend == nil ? "personal:\(k)" : nil)
+        }
+        let encoder = JSONEncoder()
+        let encoded = try time(requests) { h in
+            let r = try service.recommend(history: h.map { set.itemIDs.id(of: $0) }, k: k, blend: blend ?? name, mix: blend == nil ? "personal:\(k)" : nil)
+            _ = try encoder.encode(r)
         }
         var denseTimes: [Double] = []
         if dense > 0 {
@@ -78,7 +85,7 @@ struct BenchServeCommand: ParsableCommand {
             func q(_ p: Double) -> Double { s.isEmpty ? 0 : s[min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1)] }
             return ["p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99), "max_ms": s.last ?? 0, "mean_ms": s.reduce(0, +) / Double(max(1, s.count))]
         }
-        let results: [(String, [Double])] = [("core: \(name) top-\(k)", core), ("full request", full), ("dense score (reference)", denseTimes)]
+        let results: [(String, [Double])] = [("core: \(name) top-\(k)", core), ("full request", full), ("full request + JSON", encoded), ("dense score (reference)", denseTimes)]
         if global.json {
             try printJSON([
                 "model": set.identities[0].source, "kind": set.identities[0].kind, "items": n, "history": history, "k": k,

@@ -103,30 +103,30 @@ final class RouteTests: XCTestCase {
     func testBadInputGetsTheRightStatusAndAJSONMessage() async throws {
         let s = try setup(maxBody: 256)
         try await s.app.test(.router) { client in
-            func expect(_ uri: String, _ method: HTTPRequest.Method = .get, body: String? = nil, headers: HTTPFields = [:],
-                        _ status: HTTPResponse.Status, mentions: String, line: UInt = #line) async throws {
+            func expect(_ uri: String, method: HTTPRequest.Method = .get, body: String? = nil, headers: HTTPFields = [:],
+                        status: HTTPResponse.Status, mentions: String, line: UInt = #line) async throws {
                 try await client.execute(uri: uri, method: method, headers: headers, body: body.map { self.body($0) }) { r in
                     XCTAssertEqual(r.status, status, "\(method) \(uri): \(String(buffer: r.body))", line: line)
                     let message = (try? self.json(r))?["error"] as? String ?? ""
                     XCTAssertTrue(message.localizedCaseInsensitiveContains(mentions), "\(uri): '\(message)' should mention '\(mentions)'", line: line)
                 }
             }
-            try await expect("/v1/users/nobody/recommendations", .notFound, mentions: "nobody")
-            try await expect("/v1/items/999", .notFound, mentions: "999")
-            try await expect("/v1/items/999/similar", .notFound, mentions: "999")
-            try await expect("/v1/recommendations", .post, body: #"{"history": ["no such title"]}"#, .notFound, mentions: "no such title")
-            try await expect("/v1/recommendations", .post, body: #"{"history": [1,"#, .badRequest, mentions: "malformed JSON")
-            try await expect("/v1/recommendations", .post, body: #"{"k": 3}"#, .badRequest, mentions: "history")
-            try await expect("/v1/recommendations", .post, body: #"{"history": [{"x": 1}]}"#, .badRequest, mentions: "malformed")
-            try await expect("/v1/recommendations", .post, body: "", .badRequest, mentions: "JSON")
-            try await expect("/v1/recommendations", .post, body: #"{"history": [], "k": 1000}"#, .badRequest, mentions: "k must be")
-            try await expect("/v1/users/u0/recommendations?k=0", .badRequest, mentions: "k must be")
-            try await expect("/v1/users/u0/recommendations?k=abc", .badRequest, mentions: "k must be")
-            try await expect("/v1/users/u0/recommendations?blend=nope:1", .badRequest, mentions: "nope")
-            try await expect("/v1/users/u0/recommendations?mix=lots", .badRequest, mentions: "slot mix")
+            try await expect("/v1/users/nobody/recommendations", status: .notFound, mentions: "nobody")
+            try await expect("/v1/items/999", status: .notFound, mentions: "999")
+            try await expect("/v1/items/999/similar", status: .notFound, mentions: "999")
+            try await expect("/v1/recommendations", method: .post, body: #"{"history": ["no such title"]}"#, status: .notFound, mentions: "no such title")
+            try await expect("/v1/recommendations", method: .post, body: #"{"history": [1,"#, status: .badRequest, mentions: "malformed JSON")
+            try await expect("/v1/recommendations", method: .post, body: #"{"k": 3}"#, status: .badRequest, mentions: "history")
+            try await expect("/v1/recommendations", method: .post, body: #"{"history": [{"x": 1}]}"#, status: .badRequest, mentions: "malformed")
+            try await expect("/v1/recommendations", method: .post, body: "", status: .badRequest, mentions: "JSON")
+            try await expect("/v1/recommendations", method: .post, body: #"{"history": [], "k": 1000}"#, status: .badRequest, mentions: "k must be")
+            try await expect("/v1/users/u0/recommendations?k=0", status: .badRequest, mentions: "k must be")
+            try await expect("/v1/users/u0/recommendations?k=abc", status: .badRequest, mentions: "k must be")
+            try await expect("/v1/users/u0/recommendations?blend=nope:1", status: .badRequest, mentions: "nope")
+            try await expect("/v1/users/u0/recommendations?mix=lots", status: .badRequest, mentions: "slot mix")
             let big = #"{"history": ["# + String(repeating: #""1","#, count: 100) + #""1"]}"#
-            try await expect("/v1/recommendations", .post, body: big, .contentTooLarge, mentions: "limit")
-            try await expect("/v1/no/such/route", .notFound, mentions: "not found")
+            try await expect("/v1/recommendations", method: .post, body: big, status: .contentTooLarge, mentions: "limit")
+            try await expect("/v1/no/such/route", status: .notFound, mentions: "not found")
         }
     }
 

@@ -45,7 +45,10 @@ final class ServiceTests: XCTestCase {
         XCTAssertFalse(ids.contains("1") || ids.contains("2"), "history excluded")
         let personal = few.items.filter { $0.slot == .personal }
         XCTAssertFalse(personal.isEmpty)
-        XCTAssertTrue(["3", "4", "10"].contains(personal[0].item.id), "an animation title leads: \(ids)")
+        let personalIDs = personal.map(\.item.id)
+        let firstAnimation = personalIDs.firstIndex { ["3", "4", "10"].contains($0) } ?? .max
+        let firstCrime = personalIDs.firstIndex { ["5", "6", "7", "8", "11"].contains($0) } ?? .max
+        XCTAssertLessThan(firstAnimation, firstCrime, "animation titles come before crime ones: \(ids)")
         XCTAssertTrue(personal[0].because.allSatisfy { ["1", "2"].contains($0.id) })
         XCTAssertFalse(personal[0].because.isEmpty)
     }
@@ -151,4 +154,17 @@ final class OpaqueModel: Recommender {
     func score(_ queries: [ScoringQuery], into scores: UnsafeMutablePointer<Float>) { inner!.score(queries, into: scores) }
     func state() throws -> SafeTensors { SafeTensors() }
     func restore(_ state: SafeTensors) throws {}
+}
+
+final class ResultJSONTests: XCTestCase {
+    func testDirectWriterMatchesCodable() throws {
+        let service = RecommendationService(models: try Fixture.modelSet())
+        for history in [[], ["1", "Amélie"], ["5", "6", "7", "8", "11", "9"]] {
+            var r = try service.recommend(history: history, k: 6)
+            r.user = "quote\"and\\slash\n"
+            var w = JSONBytes()
+            w.result(r)
+            XCTAssertEqual(try JSONDecoder().decode(RecommendationResult.self, from: Data(w.bytes)), r)
+        }
+    }
 }
