@@ -47,23 +47,39 @@ public final class EASE: ExplainableRecommender {
 
     /// P = (XᵀX + λI)⁻¹ by Cholesky, then B = −P / diag(P).
     private func fitPrimal(_ x: CSRMatrix, n: Int) throws -> [Float] {
-        var g = [Float](repeating: 0, count: n * n)
-        // Gram matrix G = XᵀX through dense user blocks and one rank-k update per block
-        // (upper triangle in row-major order, which is what the Cholesky below reads).
-        let block = max(1, min(x.rows, 16_777_216 / n))
-        var dense = [Float](repeating: 0, count: block * n)
-        var u0 = 0
-        g.withUnsafeMutableBufferPointer { gp in
-            dense.withUnsafeMutableBufferPointer { dp in
-                while u0 < x.rows {
-                    let u1 = min(x.rows, u0 + block)
-                    dp.baseAddress!.initialize(repeating: 0, count: (u1 - u0) * n)
-                    for u in u0..<u1 { for c in x.row(u) { dp[(u - u0) * n + Int(c)] = 1 } }
-                    BLAS.ssyrkUpperTransposed(n: n, k: u1 - u0, a: dp.baseAddress!, c: gp.baseAddress!, beta: u0 == 0 ? 0 : 1)
-                    u0 = u1
+        // Gram matrix G = XᵀX (upper triangle in row-major order, which the Cholesky below
+        // reads) as rank-k updates over dense blocks of users. The users are split among the
+        // threads, each running single-threaded BLAS on its own partial G, then the partials
+        // are summed: on two cores this beats OpenBLAS's own threading of ssyrk.
+        let parts = max(1, min(Threads.count, x.rows / 512))
+        var partials = [Float](repeating: 0, count: parts * n * n)
+        let savedThreads = BLAS.threads
+        if parts > 1 { BLAS.threads = 1 }
+        partials.withUnsafeMutableBufferPointer { pp in
+            let out = SharedPointer(pp.baseAddress!)
+            Threads.parallelFor(x.rows, chunks: parts) { part, users in
+                let block = max(1, min(users.count, 8_388_608 / n))
+                var dense = [Float](repeating: 0, count: block * n)
+                var u0 = users.lowerBound
+                dense.withUnsafeMutableBufferPointer { dp in
+                    while u0 < users.upperBound {
+                        let u1 = min(users.upperBound, u0 + block)
+                        dp.baseAddress!.initialize(repeating: 0, count: (u1 - u0) * n)
+                        for u in u0..<u1 { for c in x.row(u) { dp[(u - u0) * n + Int(c)] = 1 } }
+                        BLAS.ssyrkUpperTransposed(n: n, k: u1 - u0, a: dp.baseAddress!, c: out.base + part * n * n,
+                                                  beta: u0 == users.lowerBound ? 0 : 1)
+                        u0 = u1
+                    }
+                }
+            }
+            if parts > 1 {
+                Threads.parallelFor(n * n, minChunk: 65_536) { _, range in
+                    for p in 1..<parts { for i in range { out[i] += out[p * n * n + i] } }
                 }
             }
         }
+        if parts > 1 { BLAS.threads = savedThreads }
+        var g = parts == 1 ? partials : Array(partials[0 ..< n * n])
         let lambda = Float(config.lambda)
         for i in 0..<n { g[i * n + i] += lambda }
         try g.withUnsafeMutableBufferPointer { try LAPACK.invertSPD($0.baseAddress!, n: n) }

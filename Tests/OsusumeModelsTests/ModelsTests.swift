@@ -91,6 +91,20 @@ final class ModelsTests: XCTestCase {
         XCTAssertGreaterThan(p.weights.map(abs).max()!, 0.01, "the comparison must not be between zeros")
     }
 
+    func testEASEPrimalWithUsersSplitAcrossThreadsEqualsDual() throws {
+        // Over 1,024 users the primal Gram matrix is summed from per-thread partials.
+        let data = PlantedData(users: 1_100, clusters: 4, itemsPerCluster: 20, perUser: 10)
+        Threads.count = 2
+        var cp = EASE.Config(); cp.solver = "primal"; cp.lambda = 20
+        var cd = cp; cd.solver = "dual"
+        let p = EASE(config: cp), d = EASE(config: cd)
+        try p.fit(TrainingData(log: data.log)); try d.fit(TrainingData(log: data.log))
+        var worst: Float = 0
+        for i in 0..<p.weights.count { worst = max(worst, abs(p.weights[i] - d.weights[i])) }
+        XCTAssertLessThan(worst, 1e-3)
+        XCTAssertGreaterThan(p.weights.map(abs).max()!, 0.01)
+    }
+
     func invert3(_ m: [[Double]]) -> [[Double]] {
         let a = m[0][0], b = m[0][1], c = m[0][2], d = m[1][0], e = m[1][1], f = m[1][2], g = m[2][0], h = m[2][1], i = m[2][2]
         let det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
