@@ -103,7 +103,9 @@ public final class ItemKNN: ExplainableRecommender {
             for r in range {
                 let row = o.base + r * n
                 row.initialize(repeating: 0, count: n)
-                for h in Set(queries[r].history) where h >= 0 && Int(h) < n {
+                // Each history item once, in a fixed order (a Set's order varies between
+                // instances, which would make float sums differ in the last bit).
+                for h in Array(Set(queries[r].history)).sorted() where h >= 0 && Int(h) < n {
                     for p in self.invPtr[Int(h)]..<self.invPtr[Int(h) + 1] { row[Int(self.invIdx[p])] += self.invSim[p] }
                 }
             }
