@@ -84,9 +84,15 @@ public enum LAPACK {
         #endif
         if info != 0 { throw OsusumeError.numeric("inverse from Cholesky factor failed (info \(info))") }
         // Column-major "L" is row-major upper: copy the upper triangle (row-major) into the lower.
-        for i in 0..<n {
-            let row = a + i * n
-            for j in (i + 1)..<max(i + 1, n) { (a + j * n)[i] = row[j] }
+        // In 64×64 tiles, so the strided writes stay in cache.
+        let tile = 64
+        for i0 in stride(from: 0, to: n, by: tile) {
+            for j0 in stride(from: i0, to: n, by: tile) {
+                for i in i0 ..< min(i0 + tile, n) {
+                    let row = a + i * n
+                    for j in max(j0, i + 1) ..< max(max(j0, i + 1), min(j0 + tile, n)) { (a + j * n)[i] = row[j] }
+                }
+            }
         }
     }
 

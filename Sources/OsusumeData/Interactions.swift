@@ -73,14 +73,13 @@ public struct InteractionLog: Sendable {
 
     /// The binary user×item matrix (duplicates collapsed) with optional per-entry values.
     public func csr(values: CSRMatrix.Values = .ones) -> CSRMatrix {
-        CSRMatrix(rows: userCount, cols: itemCount, entries: (0..<count).map { r in
-            let v: Float
-            switch values {
-            case .ones: v = 1
-            case .ratings: v = ratings[r].isNaN ? 1 : ratings[r]
-            }
-            return (users[r], items[r], v)
-        })
+        switch values {
+        case .ones:
+            return CSRMatrix(rows: userCount, cols: itemCount, rowIndices: users, colIndices: items, values: nil)
+        case .ratings:
+            return CSRMatrix(rows: userCount, cols: itemCount, rowIndices: users, colIndices: items,
+                             values: ratings.map { $0.isNaN ? 1 : $0 })
+        }
     }
 }
 
@@ -100,36 +99,47 @@ public struct CSRMatrix: Sendable {
     }
 
     public init(rows: Int, cols: Int, entries: [(Int32, Int32, Float)]) {
+        self.init(rows: rows, cols: cols, rowIndices: entries.map(\.0), colIndices: entries.map(\.1),
+                  values: entries.map(\.2))
+    }
+
+    /// Builds from coordinate lists (`values` nil means all ones). Two stable counting sorts,
+    /// by column then by row, leave each row's columns ascending in O(nnz) with no comparisons;
+    /// a repeated (row, column) keeps its last value.
+    public init(rows: Int, cols: Int, rowIndices: [Int32], colIndices cIdx: [Int32], values vals: [Float]?) {
+        precondition(rowIndices.count == cIdx.count && (vals == nil || vals!.count == cIdx.count))
         self.rows = rows; self.cols = cols
-        var counts = [Int](repeating: 0, count: rows + 1)
-        for e in entries { counts[Int(e.0) + 1] += 1 }
-        for r in 0..<rows { counts[r + 1] += counts[r] }
-        var cols32 = [Int32](repeating: 0, count: entries.count)
-        var vals = [Float](repeating: 0, count: entries.count)
-        var next = counts
-        for e in entries {
-            let p = next[Int(e.0)]; next[Int(e.0)] += 1
-            cols32[p] = e.1; vals[p] = e.2
-        }
-        // Sort each row by column and collapse duplicates.
+        let nnz = cIdx.count
+        var colStart = [Int](repeating: 0, count: cols + 1)
+        for c in cIdx { colStart[Int(c) + 1] += 1 }
+        for c in 0..<cols { colStart[c + 1] += colStart[c] }
+        var byCol = [Int32](repeating: 0, count: nnz)   // entry indices ordered by column, stable
+        for (e, c) in cIdx.enumerated() { byCol[colStart[Int(c)]] = Int32(e); colStart[Int(c)] += 1 }
+        var rowStart = [Int](repeating: 0, count: rows + 1)
+        for r in rowIndices { rowStart[Int(r) + 1] += 1 }
+        for r in 0..<rows { rowStart[r + 1] += rowStart[r] }
+        var next = rowStart
+        var ordered = [Int32](repeating: 0, count: nnz)  // entry indices by row, then column, stable
+        for e in byCol { let r = Int(rowIndices[Int(e)]); ordered[next[r]] = e; next[r] += 1 }
         var outPtr = [Int](repeating: 0, count: rows + 1)
-        var outCols = [Int32](); outCols.reserveCapacity(entries.count)
-        var outVals = [Float](); outVals.reserveCapacity(entries.count)
+        var outCols = [Int32](repeating: 0, count: nnz)
+        var outVals = [Float](repeating: 1, count: nnz)
+        var w = 0
         for r in 0..<rows {
-            let lo = counts[r], hi = counts[r + 1]
-            if hi > lo {
-                var idx = Array(lo..<hi)
-                idx.sort { (cols32[$0], $0) < (cols32[$1], $1) }
-                for p in idx {
-                    if let last = outCols.last, outCols.count > outPtr[r], last == cols32[p] {
-                        outVals[outVals.count - 1] = vals[p]
-                    } else {
-                        outCols.append(cols32[p]); outVals.append(vals[p])
-                    }
+            let rowBegin = w
+            for p in rowStart[r] ..< rowStart[r + 1] {
+                let e = Int(ordered[p]), c = cIdx[e]
+                if w > rowBegin && outCols[w - 1] == c {
+                    if let vals { outVals[w - 1] = vals[e] }
+                } else {
+                    outCols[w] = c
+                    if let vals { outVals[w] = vals[e] }
+                    w += 1
                 }
             }
-            outPtr[r + 1] = outCols.count
+            outPtr[r + 1] = w
         }
+        outCols.removeLast(nnz - w); outVals.removeLast(nnz - w)
         rowPointers = outPtr; colIndices = outCols; values = outVals
     }
 

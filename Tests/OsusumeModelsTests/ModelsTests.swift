@@ -105,6 +105,21 @@ final class ModelsTests: XCTestCase {
         XCTAssertGreaterThan(p.weights.map(abs).max()!, 0.01)
     }
 
+    func testSparseGramEqualsDenseGramAndHandCount() throws {
+        // Upper triangle of XᵀX: the sparse per-item-row path must equal ssyrk and a direct count.
+        let data = PlantedData(users: 300, clusters: 5, itemsPerCluster: 16, perUser: 14)
+        let x = data.log.csr(), n = data.log.itemCount
+        Threads.count = 2
+        let sparse = EASE.sparseGramUpper(x, n: n), dense = EASE.denseGramUpper(x, n: n)
+        var byHand = [Float](repeating: 0, count: n * n)
+        for u in 0..<x.rows { for a in x.row(u) { for b in x.row(u) where b >= a { byHand[Int(a) * n + Int(b)] += 1 } } }
+        for i in 0..<n { for j in i..<n {
+            XCTAssertEqual(sparse[i * n + j], byHand[i * n + j], "G[\(i),\(j)]")
+            XCTAssertEqual(dense[i * n + j], byHand[i * n + j], "G[\(i),\(j)]")
+        } }
+        XCTAssertGreaterThan(byHand.max()!, 5)
+    }
+
     func invert3(_ m: [[Double]]) -> [[Double]] {
         let a = m[0][0], b = m[0][1], c = m[0][2], d = m[1][0], e = m[1][1], f = m[1][2], g = m[2][0], h = m[2][1], i = m[2][2]
         let det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
