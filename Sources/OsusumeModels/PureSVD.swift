@@ -31,22 +31,7 @@ public final class PureSVD: ExplainableRecommender {
             throw OsusumeError.invalidArgument("puresvd: \(n) items exceed maxItems=\(config.maxItems); filter the catalog or raise maxItems")
         }
         let x = data.log.csr()
-        var g = [Float](repeating: 0, count: n * n)
-        // G = XᵀX through dense user blocks (upper triangle, row-major: what the solver reads).
-        let block = max(1, min(x.rows, 16_777_216 / n))
-        var dense = [Float](repeating: 0, count: block * n)
-        var u0 = 0
-        g.withUnsafeMutableBufferPointer { gp in
-            dense.withUnsafeMutableBufferPointer { dp in
-                while u0 < x.rows {
-                    let u1 = min(x.rows, u0 + block)
-                    dp.baseAddress!.initialize(repeating: 0, count: (u1 - u0) * n)
-                    for u in u0..<u1 { for c in x.row(u) { dp[(u - u0) * n + Int(c)] = 1 } }
-                    BLAS.ssyrkUpperTransposed(n: n, k: u1 - u0, a: dp.baseAddress!, c: gp.baseAddress!, beta: u0 == 0 ? 0 : 1)
-                    u0 = u1
-                }
-            }
-        }
+        var g = ItemGram.upper(x, n: n)
         _ = try g.withUnsafeMutableBufferPointer { try LAPACK.symmetricEigen($0.baseAddress!, n: n) }
         // Eigenvalues ascend, eigenvector i is row i: keep the last `k` rows, largest first.
         let k = min(config.factors, n)

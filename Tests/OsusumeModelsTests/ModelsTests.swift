@@ -110,7 +110,7 @@ final class ModelsTests: XCTestCase {
         let data = PlantedData(users: 300, clusters: 5, itemsPerCluster: 16, perUser: 14)
         let x = data.log.csr(), n = data.log.itemCount
         Threads.count = 2
-        let sparse = EASE.sparseGramUpper(x, n: n), dense = EASE.denseGramUpper(x, n: n)
+        let sparse = ItemGram.sparseUpper(x, n: n), dense = ItemGram.denseUpper(x, n: n)
         var byHand = [Float](repeating: 0, count: n * n)
         for u in 0..<x.rows { for a in x.row(u) { for b in x.row(u) where b >= a { byHand[Int(a) * n + Int(b)] += 1 } } }
         for i in 0..<n { for j in i..<n {
