@@ -11,9 +11,12 @@ public enum TopK {
         @inline(__always) func worse(_ sa: Float, _ ia: Int32, _ sb: Float, _ ib: Int32) -> Bool {
             sa < sb || (sa == sb && ia > ib)
         }
+        // Once the heap is full, most scores fall below its minimum: reject those with one
+        // comparison against a copy of that minimum kept in a register.
+        var floor = -Float.infinity
         for i in 0..<scores.count {
             let s = scores[i]
-            if !(s > -Float.infinity) { continue }  // excludes -inf and NaN
+            if !(s > -Float.infinity) || s < floor { continue }  // excludes -inf and NaN
             let idx = Int32(i)
             if heapS.count < k {
                 heapS.append(s); heapI.append(idx)
@@ -35,7 +38,9 @@ public enum TopK {
                     if m == p { break }
                     heapS.swapAt(p, m); heapI.swapAt(p, m); p = m
                 }
+                floor = heapS[0]
             }
+            if heapS.count == k { floor = heapS[0] }
         }
         var order = Array(0..<heapS.count)
         order.sort { heapS[$0] > heapS[$1] || (heapS[$0] == heapS[$1] && heapI[$0] < heapI[$1]) }

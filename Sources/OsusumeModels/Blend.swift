@@ -22,14 +22,11 @@ public enum ScoreNormalisation: String, Codable, Sendable, CaseIterable {
         switch self {
         case .none: return (0, 1)
         case .minMax:
-            var lo = Float.infinity, hi = -Float.infinity
-            for s in scores where s.isFinite { lo = min(lo, s); hi = max(hi, s) }
+            let (lo, hi) = FiniteStats.minMax(scores)
             guard lo < hi else { return (lo.isFinite ? lo : 0, 0) }
             return (lo, 1 / (hi - lo))
         case .zScore:
-            // Sums in Double: exact enough for scores of any model, and no division per element.
-            var n = 0, sum = 0.0, squares = 0.0
-            for s in scores where s.isFinite { n += 1; let d = Double(s); sum += d; squares += d * d }
+            let (n, sum, squares) = FiniteStats.moments(scores)
             guard n > 1 else { return (n == 1 ? Float(sum) : 0, 0) }
             let mean = sum / Double(n)
             let variance = max(0, squares / Double(n) - mean * mean)
@@ -127,12 +124,8 @@ public struct WeightedBlend: Codable, Sendable, Equatable, CustomStringConvertib
             let (shift, scale) = normalisation.affine(scores)
             let m = c.weight * scale
             multipliers.append(m)
-            let offset = -shift * m
-            for i in 0..<count {
-                let s = scores[i]
-                // A finite score contributes; an excluded one (−∞) poisons the sum on purpose.
-                out[i] += s.isFinite ? s * m + offset : -.infinity
-            }
+            // A finite score contributes; an excluded one (−∞) poisons the sum on purpose.
+            FiniteStats.accumulateAffine(scores, multiplier: m, offset: -shift * m, into: out, count: count)
         }
         return multipliers
     }
@@ -269,5 +262,79 @@ public struct ColdStartPolicy: Codable, Sendable, Equatable {
                 ?? WeightedBlend(available.map { .init(model: $0, weight: 1 / Float(available.count)) }, normalisation: preferred.normalisation)
             return (stage, available.isEmpty ? nil : blend, stage == .few ? fewMix : establishedMix)
         }
+    }
+}
+
+/// Vectorised passes over score vectors that skip non-finite entries (excluded items are −∞).
+/// Eight lanes at a time; the moments are summed in Float within blocks of 1,024 entries and
+/// in Double across blocks, which is as exact as summing in Double for score vectors.
+enum FiniteStats {
+    typealias V = SIMD8<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func finiteMask(_ v: V) -> SIMDMask<SIMD8<Int32>> {
+        (v .> -.infinity) .& (v .< .infinity)   // false for ±∞ and NaN
+    }
+
+    static func moments(_ scores: UnsafeBufferPointer<Float>) -> (count: Int, sum: Double, squares: Double) {
+        guard let base = scores.baseAddress else { return (0, 0, 0) }
+        let n = scores.count
+        var count = 0, sum = 0.0, squares = 0.0
+        var i = 0
+        while i + 8 <= n {
+            let blockEnd = min(i + 1024, n - n % 8)
+            var s = V(), q = V(), c = SIMD8<Int32>()
+            while i < blockEnd {
+                let v = load(base + i)
+                let ok = finiteMask(v)
+                let x = V(repeating: 0).replacing(with: v, where: ok)
+                s += x; q += x * x
+                c &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: ok)
+                i += 8
+            }
+            sum += Double(s.sum()); squares += Double(q.sum()); count += Int(c.wrappedSum())
+        }
+        while i < n {
+            let x = base[i]
+            if x.isFinite { count += 1; sum += Double(x); squares += Double(x) * Double(x) }
+            i += 1
+        }
+        return (count, sum, squares)
+    }
+
+    static func minMax(_ scores: UnsafeBufferPointer<Float>) -> (min: Float, max: Float) {
+        guard let base = scores.baseAddress else { return (.infinity, -.infinity) }
+        let n = scores.count
+        var lo = V(repeating: .infinity), hi = V(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            let v = load(base + i)
+            let ok = finiteMask(v)
+            lo = pointwiseMin(lo, V(repeating: .infinity).replacing(with: v, where: ok))
+            hi = pointwiseMax(hi, V(repeating: -.infinity).replacing(with: v, where: ok))
+            i += 8
+        }
+        var l = lo.min(), h = hi.max()
+        while i < n { let x = base[i]; if x.isFinite { l = Swift.min(l, x); h = Swift.max(h, x) }; i += 1 }
+        return (l, h)
+    }
+
+    /// out[i] += scores[i] · multiplier + offset for finite scores, out[i] = −∞ otherwise.
+    static func accumulateAffine(_ scores: UnsafeBufferPointer<Float>, multiplier m: Float, offset: Float,
+                                 into out: UnsafeMutablePointer<Float>, count: Int) {
+        guard let base = scores.baseAddress else { return }
+        let vm = V(repeating: m), vo = V(repeating: offset), minusInf = V(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count {
+            let v = load(base + i)
+            let o = load(out + i)
+            let r = (o + (v * vm + vo)).replacing(with: minusInf, where: .!finiteMask(v))
+            UnsafeMutableRawPointer(out + i).storeBytes(of: r, as: V.self)
+            i += 8
+        }
+        while i < count { let x = base[i]; out[i] += x.isFinite ? x * m + offset : -.infinity; i += 1 }
     }
 }

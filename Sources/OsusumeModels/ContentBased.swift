@@ -101,19 +101,29 @@ public final class ContentBased: ExplainableRecommender, @unchecked Sendable {
         colPtr = count
     }
 
-    /// The unit profile of a history (sparse, by feature) and the history items it used.
-    private func profile(_ history: [Int32]) -> (features: [Int32: Float], used: Int, norm: Float) {
-        var sum: [Int32: Float] = [:]
+    /// The mean content vector of a history (sparse: features ascending with their values), its
+    /// norm, and how many history items it used. Accumulated in a dense scratch row over the
+    /// features, so the order of the sums (and so the scores) does not depend on hashing.
+    private func profile(_ history: [Int32]) -> (features: [Int32], values: [Float], used: Int, norm: Float) {
+        let featureCount = colPtr.count - 1
+        var dense = [Float](repeating: 0, count: max(0, featureCount))
+        var isTouched = [Bool](repeating: false, count: max(0, featureCount))
+        var touched: [Int32] = []
         var used = 0
         for h in history where h >= 0 && Int(h) < itemCount {
             used += 1
-            for p in rowPtr[Int(h)]..<rowPtr[Int(h) + 1] { sum[rowFeature[p], default: 0] += rowWeight[p] }
+            for p in rowPtr[Int(h)]..<rowPtr[Int(h) + 1] {
+                let f = rowFeature[p]
+                if !isTouched[Int(f)] { isTouched[Int(f)] = true; touched.append(f) }
+                dense[Int(f)] += rowWeight[p]
+            }
         }
-        guard used > 0 else { return ([:], 0, 0) }
+        guard used > 0, !touched.isEmpty else { return ([], [], used, 0) }
+        touched.sort()
         let inv = 1 / Float(used)
         var norm: Float = 0
-        for (f, v) in sum { let m = v * inv; sum[f] = m; norm += m * m }
-        return (sum, used, norm.squareRoot())
+        let values = touched.map { f -> Float in let m = dense[Int(f)] * inv; norm += m * m; return m }
+        return (touched, values, used, norm.squareRoot())
     }
 
     public func score(_ queries: [ScoringQuery], into out: UnsafeMutablePointer<Float>) {
@@ -124,7 +134,7 @@ public final class ContentBased: ExplainableRecommender, @unchecked Sendable {
             let p = profile(q.history)
             guard p.norm > 0 else { continue }
             let scale = 1 / p.norm
-            for (f, v) in p.features {
+            for (f, v) in zip(p.features, p.values) {
                 let w = v * scale
                 for k in colPtr[Int(f)]..<colPtr[Int(f) + 1] { row[Int(colItem[k])] += w * colWeight[k] }
             }
@@ -154,10 +164,15 @@ public final class ContentBased: ExplainableRecommender, @unchecked Sendable {
     }
 
     public func contributions(of item: Int32, for query: ScoringQuery) -> [Float] {
+        contributions(of: [item], for: query)[0]
+    }
+
+    /// One profile for all the items: an item's score is Σ_h sim(h, item) / (used · ‖profile‖).
+    public func contributions(of items: [Int32], for query: ScoringQuery) -> [[Float]] {
         let p = profile(query.history)
-        guard p.norm > 0 else { return query.history.map { _ in 0 } }
+        guard p.norm > 0 else { return items.map { _ in query.history.map { _ in 0 } } }
         let scale = 1 / (Float(p.used) * p.norm)
-        return query.history.map { h in h == item ? 0 : similarity(h, item) * scale }
+        return items.map { item in query.history.map { h in h == item ? 0 : similarity(h, item) * scale } }
     }
 
     public func state() throws -> SafeTensors {

@@ -140,4 +140,12 @@ extension Recommender {
 public protocol ExplainableRecommender: Recommender {
     /// Contribution of each history item to `item`'s score, aligned with `query.history`.
     func contributions(of item: Int32, for query: ScoringQuery) -> [Float]
+    /// The same for several items at once (a model may share work across them).
+    func contributions(of items: [Int32], for query: ScoringQuery) -> [[Float]]
+}
+
+extension ExplainableRecommender {
+    public func contributions(of items: [Int32], for query: ScoringQuery) -> [[Float]] {
+        items.map { contributions(of: $0, for: query) }
+    }
 }

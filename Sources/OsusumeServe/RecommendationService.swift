@@ -172,15 +172,15 @@ public final class RecommendationService: @unchecked Sendable {
         candidates[.popular] = unseen(set.popularOrder)
         candidates[.new] = unseen(set.newOrder)
         let picked = plan.mix.fill(k: k, candidates: candidates)
-        let items = picked.map { p -> RecommendedItem in
+        let becauseLists = scoring?.topContributors(of: picked.map(\.item), limit: 3, maxAblation: limits.maxAblation)
+        let items = picked.enumerated().map { (n, p) -> RecommendedItem in
             let score: Float
             switch p.slot {
             case .personal: score = blended.isEmpty ? 0 : blended[Int(p.item)]
             case .popular, .new: score = set.popularity[Int(p.item)]
             }
-            let because = scoring?.topContributors(of: p.item, limit: 3, maxAblation: limits.maxAblation) ?? []
             return RecommendedItem(item: set.items[Int(p.item)], score: score.isFinite ? score : 0, slot: p.slot,
-                                   because: because.map(set.ref))
+                                   because: (becauseLists?[n] ?? []).map(set.ref))
         }
         return RecommendationResult(user: nil, stage: plan.stage, blend: plan.blend?.description ?? "",
                                     mix: plan.mix.description, history: history.suffix(50).map(set.ref), items: items)
@@ -267,20 +267,30 @@ final class BlendScoring {
     /// Explainable models give their own contributions; the others are measured by hold-out
     /// ablation over the most recent `maxAblation` history items.
     func topContributors(of item: Int32, limit: Int, maxAblation: Int) -> [Int32] {
-        guard !history.isEmpty else { return [] }
-        var total = [Float](repeating: 0, count: history.count)
+        topContributors(of: [item], limit: limit, maxAblation: maxAblation)[0]
+    }
+
+    /// The same for several items, sharing each model's per-request work (a content profile,
+    /// the ablation scores) across them.
+    func topContributors(of items: [Int32], limit: Int, maxAblation: Int) -> [[Int32]] {
+        guard !history.isEmpty else { return items.map { _ in [] } }
+        var totals = [[Float]](repeating: [Float](repeating: 0, count: history.count), count: items.count)
         for (c, m) in models.enumerated() where multipliers[c] != 0 {
-            let contributions: [Float]
+            let perItem: [[Float]]
             if let e = m.explainable, m.toModel == nil {
-                contributions = e.contributions(of: item, for: ScoringQuery(user: userID.flatMap { m.userIDs?.index(of: $0) }, history: history))
+                perItem = e.contributions(of: items, for: ScoringQuery(user: userID.flatMap { m.userIDs?.index(of: $0) }, history: history))
             } else {
-                contributions = ablation(component: c, item: item, maxAblation: maxAblation)
+                perItem = items.map { ablation(component: c, item: $0, maxAblation: maxAblation) }
             }
-            for h in 0..<min(total.count, contributions.count) { total[h] += multipliers[c] * contributions[h] }
+            for (k, contributions) in perItem.enumerated() {
+                for h in 0..<min(history.count, contributions.count) { totals[k][h] += multipliers[c] * contributions[h] }
+            }
         }
-        return total.indices.filter { total[$0] > 0 && history[$0] != item }
-            .sorted { total[$0] > total[$1] || (total[$0] == total[$1] && $0 > $1) }   // ties: the more recent
-            .prefix(limit).map { history[$0] }
+        return zip(items, totals).map { item, total in
+            total.indices.filter { total[$0] > 0 && history[$0] != item }
+                .sorted { total[$0] > total[$1] || (total[$0] == total[$1] && $0 > $1) }   // ties: the more recent
+                .prefix(limit).map { history[$0] }
+        }
     }
 
     /// Score drop of `item` when each of the last `maxAblation` history items is held out.

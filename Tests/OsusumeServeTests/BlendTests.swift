@@ -41,6 +41,27 @@ final class BlendTests: XCTestCase {
         XCTAssertEqual(out[2], 1, accuracy: 1e-6)
     }
 
+    func testVectorisedStatisticsMatchScalarReferenceWithNonFiniteEntries() {
+        var rng = SeededRandom(seed: 5)
+        for n in [0, 1, 7, 8, 9, 1023, 1024, 1025, 2500] {
+            var v = (0..<n).map { _ in Float(rng.nextInt(2000)) / 100 - 10 }
+            for i in stride(from: 3, to: n, by: 11) { v[i] = -.infinity }
+            for i in stride(from: 5, to: n, by: 97) { v[i] = .nan }
+            let finite = v.filter(\.isFinite)
+            v.withUnsafeBufferPointer { vp in
+                let m = FiniteStats.moments(vp)
+                XCTAssertEqual(m.count, finite.count, "n=\(n)")
+                XCTAssertEqual(m.sum, finite.reduce(0) { $0 + Double($1) }, accuracy: 1e-3, "n=\(n)")
+                XCTAssertEqual(m.squares, finite.reduce(0) { $0 + Double($1) * Double($1) }, accuracy: 1e-2, "n=\(n)")
+                let mm = FiniteStats.minMax(vp)
+                XCTAssertEqual(mm.min, finite.min() ?? .infinity); XCTAssertEqual(mm.max, finite.max() ?? -.infinity)
+                var out = (0..<n).map { Float($0) }
+                out.withUnsafeMutableBufferPointer { FiniteStats.accumulateAffine(vp, multiplier: 2, offset: -1, into: $0.baseAddress!, count: n) }
+                for i in 0..<n { XCTAssertEqual(out[i], v[i].isFinite ? Float(i) + (v[i] * 2 + -1) : -.infinity, "n=\(n) i=\(i)") }
+            }
+        }
+    }
+
     func testRestrictedRenormalisesOverAvailableModels() {
         let b = WeightedBlend([.init(model: "itemknn", weight: 0.4), .init(model: "content", weight: 0.35), .init(model: "ease", weight: 0.25)])
         let r = b.restricted(to: ["ease", "content"])!
