@@ -38,9 +38,54 @@ public struct SASRecImporter: DatasetImporter {
     }
 
     public func load(path: String) throws -> Dataset {
-        let (dataset, layout) = try loadWithLayout(path: path)
+        var (dataset, layout) = try loadWithLayout(path: path)
         logLine("sasrec: \(DataPath.lastComponent(path)) has \(layout.rawValue)")
+        try attachSideInformation(to: &dataset, beside: path)
         return dataset
+    }
+
+    /// The SASRec preprocessing of ML-1M leaves `sas_to_original_items.txt` and
+    /// `sas_to_original_users.txt` (`sasID originalID` per line) beside the sequence file; with
+    /// the original movies.dat / users.dat there too, titles, genres, years and user features
+    /// (gender, age, occupation, zip) are attached under the SASRec ids.
+    func attachSideInformation(to dataset: inout Dataset, beside path: String) throws {
+        let dir = DataPath.folder(of: path)
+        let itemMap = DataPath.join(dir, "sas_to_original_items.txt"), movies = DataPath.join(dir, "movies.dat")
+        if DataPath.isFile(itemMap) && DataPath.isFile(movies) {
+            var original = Catalog()
+            try MovieLensDatImporter.readMovies(movies, into: &original)
+            var attached = 0
+            for (sasID, originalID) in try Self.readIDMap(itemMap) {
+                guard var item = original[originalID] else { continue }
+                item.id = sasID
+                item.links["movielens"] = originalID
+                dataset.catalog.upsert(item)
+                attached += 1
+            }
+            logLine("sasrec: titles and genres of \(attached) items from movies.dat via sas_to_original_items.txt")
+        }
+        let userMap = DataPath.join(dir, "sas_to_original_users.txt"), users = DataPath.join(dir, "users.dat")
+        if DataPath.isFile(userMap) && DataPath.isFile(users) {
+            var byOriginal: [String: [String: String]] = [:]
+            try TextFile(path: users).forEachRecord(.doubleColon) { r in
+                try r.expectFields(5, "UserID::Gender::Age::Occupation::Zip")
+                byOriginal[r.trimmedString(0)] = ["gender": r.string(1), "age": r.string(2),
+                                                  "occupation": r.string(3), "zip": r.string(4)]
+            }
+            for (sasID, originalID) in try Self.readIDMap(userMap) {
+                if let f = byOriginal[originalID] { dataset.userFeatures[sasID] = f }
+            }
+            logLine("sasrec: features of \(dataset.userFeatures.count) users from users.dat via sas_to_original_users.txt")
+        }
+    }
+
+    static func readIDMap(_ path: String) throws -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        try TextFile(path: path).forEachRecord(.whitespace) { r in
+            try r.expectFields(2, "sasID originalID")
+            pairs.append((r.trimmedString(0), r.trimmedString(1)))
+        }
+        return pairs
     }
 
     /// Loads the file and says which layout it had: `pairPerLine` when every line is one pair

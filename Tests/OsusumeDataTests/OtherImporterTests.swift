@@ -25,6 +25,23 @@ final class OtherImporterTests: XCTestCase {
         assertMalformed(try SASRecImporter().load(path: bad), file: "bad.txt", line: 2, problem: "at least one item")
     }
 
+    func testSASRecAttachesCatalogAndUserFeaturesThroughIDMaps() throws {
+        let t = try TempFolder()
+        let seq = try t.write("ml/ml-mini.txt", "1 1 2\n2 2 1\n")
+        try t.write("ml/sas_to_original_items.txt", "1 1193\n2 661\n")
+        try t.write("ml/sas_to_original_users.txt", "1 7\n2 3\n")
+        try t.write("ml/movies.dat", "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::Animation|Children's|Musical\n")
+        try t.write("ml/users.dat", "3::M::25::15::55117\n7::F::1::10::48067\n")
+        let d = try SASRecImporter().load(path: seq)
+        XCTAssertEqual(d.catalog["1"]?.title, "One Flew Over the Cuckoo's Nest (1975)")
+        XCTAssertEqual(d.catalog["2"]?.genres, ["Animation", "Children's", "Musical"])
+        XCTAssertEqual(d.catalog["2"]?.year, 1996)
+        XCTAssertEqual(d.catalog["1"]?.links["movielens"], "1193")
+        XCTAssertEqual(d.userFeatures["1"]?["gender"], "F"); XCTAssertEqual(d.userFeatures["2"]?["occupation"], "15")
+        try t.write("ml/sas_to_original_users.txt", "1 7\n2\n")
+        assertMalformed(try SASRecImporter().load(path: seq), file: "sas_to_original_users.txt", line: 2, problem: "sasID originalID")
+    }
+
     func testRecBole() throws {
         let t = try TempFolder()
         let dir = try t.sub("ml-mini")
