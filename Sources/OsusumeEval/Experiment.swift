@@ -21,6 +21,13 @@ public enum Experiment {
     public static func run(_ model: any Recommender, dataset: Dataset, split: SplitResult,
                            options: EvaluationOptions, seed: UInt64 = 42,
                            checkpointDirectory: URL? = nil) throws -> ExperimentResult {
+        if !model.canScoreNewUsers {
+            let counts = split.train.userCounts()
+            let unseen = (split.test + split.validation).filter { Int($0.user) >= counts.count || counts[Int($0.user)] == 0 }.count
+            if unseen > 0 {
+                throw OsusumeError.invalidArgument("\(type(of: model).kind) scores only users it was trained on (one learned vector per user, no fold-in), but \(unseen) evaluation users have no training interactions in this split; use leave-one-out or a temporal split, or a fold-in model (ease, multvae, sasrec)")
+            }
+        }
         let evaluator = RankingEvaluator(trainingLog: split.train, options: options)
         var validationOptions = EvaluationOptions()
         validationOptions.ks = [10]

@@ -122,9 +122,14 @@ public protocol Recommender: AnyObject {
     func state() throws -> SafeTensors
     /// Restores learned state saved by `state()`.
     func restore(_ state: SafeTensors) throws
+
+    /// Whether a query without a training user (a new or anonymous user's history) can be
+    /// scored. False for models with one learned vector per user and no fold-in (NeuMF).
+    var canScoreNewUsers: Bool { get }
 }
 
 extension Recommender {
+    public var canScoreNewUsers: Bool { true }
     public var configDictionary: [String: Any] { config.dictionary() }
     public var configJSON: JSONValue { config.jsonValue() }
 

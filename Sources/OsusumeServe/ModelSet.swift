@@ -116,6 +116,15 @@ public final class ModelSet: @unchecked Sendable {
 
     public var itemCount: Int { itemIDs.count }
     public var personalNames: [String] { personal.map(\.name) }
+
+    /// Personal models able to answer for this requester: all of them for a known user; for a
+    /// new or anonymous one (`userID` nil or unknown to the model), only models that can score
+    /// a history without a learned user vector (NeuMF cannot), so blends fall back to the others.
+    public func personalNames(for userID: String?) -> [String] {
+        personal.filter { m in
+            m.recommender.canScoreNewUsers || (userID.flatMap { m.userIDs?.index(of: $0) } != nil)
+        }.map(\.name)
+    }
     public func model(named name: String) -> ServedModel? { personal.first { $0.name == name } }
 
     /// Builds a model set from fitted models; the first defines the item space and the users.

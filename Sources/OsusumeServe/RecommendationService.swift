@@ -132,15 +132,18 @@ public final class RecommendationService: @unchecked Sendable {
     }
 
     /// The personal blend for a request: the named spec, or the cold-start policy's ("auto").
-    private func makePlan(set: ModelSet, historyLength: Int, blend spec: String?, mix mixSpec: String?) throws
+    private func makePlan(set: ModelSet, historyLength: Int, userID: String?, blend spec: String?, mix mixSpec: String?) throws
         -> (stage: ColdStartPolicy.Stage, blend: WeightedBlend?, mix: SlotMix) {
-        var plan = policy.plan(historyLength: historyLength, available: set.personalNames)
+        let usable = set.personalNames(for: userID)
+        var plan = policy.plan(historyLength: historyLength, available: usable)
         if let spec = spec?.trimmingCharacters(in: .whitespaces), !spec.isEmpty, spec != "auto" {
             let requested = try WeightedBlend(spec: spec)
             for c in requested.components where set.model(named: c.model) == nil {
                 throw OsusumeError.invalidArgument("blend: no model '\(c.model)' is loaded; loaded: \(set.personalNames.joined(separator: ", "))")
             }
-            plan.blend = historyLength > 0 ? requested.restricted(to: Set(set.personalNames)) : nil
+            // Components that cannot answer for this requester drop out; with none left, the
+            // policy's blend of the usable models stands in.
+            plan.blend = historyLength > 0 ? (requested.restricted(to: Set(usable)) ?? plan.blend) : nil
         }
         if let m = mixSpec?.trimmingCharacters(in: .whitespaces), !m.isEmpty { plan.mix = try SlotMix(spec: m) }
         else if let fixed = fixedMix { plan.mix = fixed }
@@ -149,7 +152,7 @@ public final class RecommendationService: @unchecked Sendable {
 
     func recommend(set: ModelSet, history: [Int32], userID: String?, k: Int, blend spec: String?, mix mixSpec: String?) throws -> RecommendationResult {
         try validate(k: k)
-        let plan = try makePlan(set: set, historyLength: history.count, blend: spec, mix: mixSpec)
+        let plan = try makePlan(set: set, historyLength: history.count, userID: userID, blend: spec, mix: mixSpec)
         let exclude = Set(history)
         var candidates: [Slot: [Int32]] = [:]
         var blended = [Float]()
@@ -204,7 +207,7 @@ public final class RecommendationService: @unchecked Sendable {
             } else { served = knn.neighbours(of: mi).map(\.item) }
             if !served.isEmpty { return (set.items[Int(i)], served.prefix(k).map { set.items[Int($0)] }) }
         }
-        let plan = policy.plan(historyLength: 1, available: set.personalNames)
+        let plan = policy.plan(historyLength: 1, available: set.personalNames(for: nil))
         guard let blend = plan.blend else {
             return (set.items[Int(i)], set.popularOrder.lazy.filter { $0 != i }.prefix(k).map { set.items[Int($0)] })
         }
@@ -305,7 +308,9 @@ final class BlendScoring {
                 var held = history; held.remove(at: h)
                 var s = [Float](repeating: 0, count: n)
                 // A held-out history is a new query: no per-user state that would still remember h.
-                s.withUnsafeMutableBufferPointer { m.scores(history: held, userID: nil, into: $0.baseAddress!, count: n) }
+                // (Models without fold-in keep the user: their score does not depend on the history.)
+                let who = m.recommender.canScoreNewUsers ? nil : userID
+                s.withUnsafeMutableBufferPointer { m.scores(history: held, userID: who, into: $0.baseAddress!, count: n) }
                 without[h] = s
             }
             ablated[c] = (full, without)

@@ -62,6 +62,9 @@ struct RecommendCommand: ParsableCommand {
             let sep: Character = h.contains("|") ? "|" : ","
             let refs = h.split(separator: sep).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !refs.isEmpty else { throw ValidationError("--history is empty") }
+            guard trained.model.canScoreNewUsers else {
+                throw ValidationError("\(trained.manifest.kind) scores only users it was trained on (one learned vector per user, no fold-in); give --user ID, or use a model that scores any history (ease, itemknn, multvae, sasrec)")
+            }
             return (try refs.map { try trained.resolveItem($0) }, nil)
         case (nil, nil): throw ValidationError("give --user or --history")
         default: throw ValidationError("give either --user or --history, not both")
