@@ -98,6 +98,24 @@ final class ServiceTests: XCTestCase {
         }
     }
 
+    func testModelsThatNeedAKnownUserDropOutForAnonymousRequests() throws {
+        let ease = try Fixture.trained(["ease"])[0].model
+        let knownOnly = TrainedModel(model: KnownUsersOnlyModel(wrapping: ease.model), itemIDs: ease.itemIDs, userIDs: ease.userIDs,
+                                     histories: ease.histories, catalog: ease.catalog, manifest: ease.manifest)
+        let set = try ModelSet(models: [("memory:ease", ease), ("memory:knownonly", knownOnly)])
+        XCTAssertEqual(set.personalNames(for: nil), ["ease", "content"])   // content: built from the catalog
+        XCTAssertEqual(set.personalNames(for: "u0"), ["ease", "knownonly", "content"])
+        let service = RecommendationService(models: set)
+        let anonymous = try service.recommend(history: ["1", "2", "3", "4", "10", "9"], k: 5, blend: "knownonly:1,ease:1")
+        XCTAssertFalse(anonymous.blend.contains("knownonly"), anonymous.blend)
+        XCTAssertTrue(anonymous.blend.contains("ease"), anonymous.blend)
+        let fallback = try service.recommend(history: ["1", "2"], k: 5, blend: "knownonly:1")
+        XCTAssertEqual(fallback.blend.contains("ease"), true, "only an unusable model named: the policy's blend stands in")
+        XCTAssertFalse(fallback.items.isEmpty)
+        let known = try service.recommend(user: "u0", k: 5, blend: "knownonly:1,ease:1")
+        XCTAssertTrue(known.blend.contains("knownonly"), known.blend)
+    }
+
     func testSimilarUsesNeighboursOrBlend() throws {
         for kinds in [["ease"], ["itemknn"]] {
             let service = RecommendationService(models: try Fixture.modelSet(kinds))
@@ -167,4 +185,20 @@ final class ResultJSONTests: XCTestCase {
             XCTAssertEqual(try JSONDecoder().decode(RecommendationResult.self, from: Data(w.bytes)), r)
         }
     }
+}
+
+/// A model that, like NeuMF, scores only users it was trained on.
+final class KnownUsersOnlyModel: Recommender {
+    struct Config: ModelConfig { init() {} }
+    static let kind = "knownonly"
+    let config = Config()
+    var inner: (any Recommender)?
+    init(config: Config) {}
+    init(wrapping m: any Recommender) { inner = m }
+    var itemCount: Int { inner?.itemCount ?? 0 }
+    var canScoreNewUsers: Bool { false }
+    func fit(_ data: TrainingData) throws {}
+    func score(_ queries: [ScoringQuery], into scores: UnsafeMutablePointer<Float>) { inner!.score(queries, into: scores) }
+    func state() throws -> SafeTensors { SafeTensors() }
+    func restore(_ state: SafeTensors) throws {}
 }
