@@ -12,6 +12,8 @@ public struct ExperimentResult {
     /// CPU seconds (all threads) of the fit and of the evaluation.
     public var fitCPUSeconds: Double
     public var evaluateCPUSeconds: Double
+    /// Rating prediction error, for models that predict ratings on data with rated targets.
+    public var ratings: RatingReport?
 }
 
 public enum Experiment {
@@ -46,7 +48,11 @@ public enum Experiment {
         try model.fit(training)
         let fitSeconds = Date().timeIntervalSince(t0), c1 = processCPUSeconds()
         let report = try evaluator.evaluate(model, cases: split.test, label: "evaluate \(type(of: model).kind)")
+        var ratings: RatingReport?
+        if let predictor = model as? any RatingPredictor, predictor.predictsRatings {
+            ratings = RatingEvaluator.evaluate(predictor, trainingLog: split.train, cases: split.test)
+        }
         return ExperimentResult(model: model, report: report, fitSeconds: fitSeconds,
-                                fitCPUSeconds: c1 - c0, evaluateCPUSeconds: processCPUSeconds() - c1)
+                                fitCPUSeconds: c1 - c0, evaluateCPUSeconds: processCPUSeconds() - c1, ratings: ratings)
     }
 }

@@ -154,3 +154,11 @@ extension ExplainableRecommender {
         items.map { contributions(of: $0, for: query) }
     }
 }
+
+/// Models that predict ratings (in the data's units) besides ranking.
+public protocol RatingPredictor {
+    /// Whether the model saw ratings in training (otherwise its predictions mean nothing).
+    var predictsRatings: Bool { get }
+    /// The predicted rating of each of `items[q]` for query q.
+    func predictRatings(_ queries: [ScoringQuery], items: [[Int32]]) -> [[Float]]
+}

@@ -18,7 +18,7 @@ import OsusumeTensor
 /// weighted by learned homoscedastic uncertainty (Kendall et al., CVPR 2018): Σ exp(−sₜ)·Lₜ + sₜ. Ranking score: log P(item) +
 /// `ratingMix` · predicted z-rating (the rating term only when the model was trained with
 /// ratings). Any history, with or without ratings, is scored by one forward pass.
-public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
+public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingPredictor {
     public struct Config: ModelConfig {
         /// Encoder widths after the input; the last is the bottleneck. Each head mirrors them.
         public var hiddenDims: [Int] = [600, 200]
@@ -55,6 +55,8 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
     public private(set) var trainedWithRatings = false
     /// Per-item shrunk mean deviation of ratings from the raters' (shrunk) means.
     public private(set) var itemBias: [Float] = []
+    /// Scale of the rating head's correction to the baseline (fitted on validation ratings).
+    public private(set) var ratingGain: Float = 1
 
     public init(config: Config) { self.config = config }
 
@@ -68,6 +70,34 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
         try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
                                                                   validateEvery: config.validateEvery))
         rows = nil; optimizer = nil
+        calibrateRatingGain(data.validation)
+    }
+
+    /// Least-squares gain of the rating head's residual on the validation cases' rated targets,
+    /// clipped to [0, 1]: the head's correction is kept as far as it helps on data it was not
+    /// trained on (early stopping follows the ranking metric, not the rating error).
+    func calibrateRatingGain(_ validation: [EvalCase]) {
+        ratingGain = 1
+        guard trainedWithRatings else { return }
+        var cases: [(ScoringQuery, [Int32], [Float])] = []
+        for c in validation {
+            guard let tr = c.targetRatings else { continue }
+            let rated = c.targets.indices.filter { $0 < tr.count && !tr[$0].isNaN }
+            if !rated.isEmpty { cases.append((ScoringQuery(user: c.user, history: c.history, ratings: c.historyRatings), rated.map { c.targets[$0] }, rated.map { tr[$0] })) }
+        }
+        guard !cases.isEmpty else { return }
+        let predicted = predictRatings(cases.map(\.0), items: cases.map(\.1))
+        var num = 0.0, den = 0.0
+        for (k, c) in cases.enumerated() {
+            let m = userMean(c.0.ratings)
+            for (j, item) in c.1.enumerated() {
+                let base = m + itemBias[Int(item)]
+                let residual = Double(predicted[k][j] - base)
+                num += Double(c.2[j] - base) * residual; den += residual * residual
+            }
+        }
+        ratingGain = den > 0 ? Float(min(1, max(0, num / den))) : 0
+        logLine(String(format: "multitaskdae: rating head gain %.3f (least squares on %d validation ratings)", ratingGain, cases.reduce(0) { $0 + $1.1.count }))
     }
 
     public func prepare(_ data: TrainingData) throws {
@@ -229,11 +259,18 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
             let (_, r, means) = withoutGradients { forward(chunk) }
             let z = r.scalars
             for (q, m) in means.enumerated() {
-                out.append((0..<itemCount).map { m + itemBias[$0] + ratingScale * z[q * itemCount + $0] })
+                out.append((0..<itemCount).map { m + itemBias[$0] + ratingGain * ratingScale * z[q * itemCount + $0] })
             }
             lo += chunk.count
         }
         return out
+    }
+
+    public var predictsRatings: Bool { trainedWithRatings }
+
+    public func predictRatings(_ queries: [ScoringQuery], items: [[Int32]]) -> [[Float]] {
+        let all = predictRatings(queries)
+        return zip(all, items).map { row, list in list.map { $0 >= 0 && Int($0) < row.count ? row[Int($0)] : ratingMean } }
     }
 
     public func contributions(of item: Int32, for query: ScoringQuery) -> [Float] {
@@ -243,7 +280,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
     public func checkpointState() throws -> SafeTensors {
         guard let network else { throw OsusumeError.invalidArgument("multitaskdae: nothing to save before fit") }
         var st = AutoencoderCheckpoint.save(network, counters: [steps, rng.next()], config: config, kind: Self.kind)
-        st.set("_ratingStatistics", floats: [ratingMean, ratingScale, trainedWithRatings ? 1 : 0], shape: [3])
+        st.set("_ratingStatistics", floats: [ratingMean, ratingScale, trainedWithRatings ? 1 : 0, ratingGain], shape: [4])
         st.set("_itemBias", floats: itemBias, shape: [itemBias.count])
         return st
     }
@@ -256,8 +293,9 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender {
         let c = try AutoencoderCheckpoint.load(weights, into: network!)
         if c.count == 2 { steps = c[0]; rng = SeededRandom(seed: c[1]) }
         let (stats, _) = try state.floats("_ratingStatistics")
-        guard stats.count == 3 else { throw OsusumeError.modelFile("multitaskdae: _ratingStatistics must hold 3 values") }
+        guard stats.count == 3 || stats.count == 4 else { throw OsusumeError.modelFile("multitaskdae: _ratingStatistics must hold 3 or 4 values") }
         ratingMean = stats[0]; ratingScale = stats[1]; trainedWithRatings = stats[2] != 0
+        ratingGain = stats.count == 4 ? stats[3] : 1
         let (bias, _) = try state.floats("_itemBias")
         guard bias.count == itemCount else { throw OsusumeError.modelFile("multitaskdae: _itemBias has \(bias.count) values for \(itemCount) items") }
         itemBias = bias
@@ -303,6 +341,12 @@ final class MultiTaskDAENetwork: Module {
         encoder = layers([2 * items] + hidden, &rng)
         presenceHead = layers([bottleneck] + hidden.dropLast().reversed() + [items], &rng)
         ratingHead = layers([bottleneck] + hidden.dropLast().reversed() + [items], &rng)
+        // The rating head predicts what the user-mean + item-bias baseline misses: starting at
+        // zero, it starts as that baseline instead of adding noise to it.
+        if let last = ratingHead.last {
+            last.weight.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            last.bias?.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
         presenceLogVariance = Tensor.zeros([1]).trainable()
         ratingLogVariance = Tensor.zeros([1]).trainable()
     }

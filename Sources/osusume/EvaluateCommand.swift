@@ -66,7 +66,9 @@ struct EvaluateCommand: ParsableCommand {
             logLine("wrote report \(report)")
         }
         if global.json {
-            try printJSON([
+            var extra: [String: Any] = [:]
+            if let rr = result.ratings { extra["ratings"] = try encodeToJSONObject(rr) }
+            try printJSON(extra.merging([
                 "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
                 "split": split.name,
                 "protocol": r.evaluationProtocol,
@@ -79,7 +81,7 @@ struct EvaluateCommand: ParsableCommand {
                 "timings": ["load_s": loadSeconds, "split_s": splitSeconds, "fit_s": result.fitSeconds, "evaluate_s": r.seconds,
                             "fit_cpu_s": result.fitCPUSeconds, "evaluate_cpu_s": result.evaluateCPUSeconds],
                 "threads": Threads.count,
-            ] as [String: Any])
+            ] as [String: Any]) { $1 })
         } else {
             print("\(dataset.name): \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (filters: \(dataOptions.filterDescription))")
             print("split: \(split.name); protocol: \(r.protocolExplanation); \(r.cases) test users")
@@ -87,6 +89,10 @@ struct EvaluateCommand: ParsableCommand {
             print("")
             print(metricsTable([(type(of: m).kind, r)], ks: r.ks))
             print("")
+            if let rr = result.ratings {
+                print(String(format: "ratings of %d held-out rated targets: RMSE %.4f, MAE %.4f (user-mean + item-bias baseline: RMSE %.4f, MAE %.4f)",
+                             rr.ratedTargets, rr.rmse, rr.mae, rr.baselineRMSE, rr.baselineMAE))
+            }
             print(String(format: "fit %.2fs (%.2fs CPU), evaluate %.2fs (%.2fs CPU), %d threads", result.fitSeconds, result.fitCPUSeconds,
                          r.seconds, result.evaluateCPUSeconds, Threads.count))
         }
