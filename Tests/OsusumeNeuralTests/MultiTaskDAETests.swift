@@ -43,6 +43,12 @@ final class MultiTaskDAETests: XCTestCase {
         let baseline = biasBaselineRMSE(data)
         print("planted ratings: rating head RMSE \(rmse), user-mean + item-bias RMSE \(baseline), task weights \(model.taskWeights!)")
         XCTAssertLessThan(rmse, baseline * 0.9, "rating head \(rmse) vs bias baseline \(baseline)")
+        // The library's evaluator and baseline agree with the hand computation above.
+        let report = try XCTUnwrap(RatingEvaluator.evaluate(model, trainingLog: data.log, cases: data.cases))
+        XCTAssertEqual(report.ratedTargets, data.cases.count)
+        XCTAssertEqual(report.baselineRMSE, baseline, accuracy: 1e-3)
+        XCTAssertEqual(report.rmse, rmse, accuracy: 1e-3)
+        XCTAssertEqual(model.ratingGain, 1, "no validation cases: the head's correction is kept whole")
 
         var o = EvaluationOptions(); o.showProgress = false
         let evaluator = RankingEvaluator(trainingLog: data.log, options: o)
@@ -56,6 +62,23 @@ final class MultiTaskDAETests: XCTestCase {
         try copy.restore(try model.state())
         XCTAssertEqual(copy.score(queries[0]), model.score(queries[0]))
         XCTAssertEqual(copy.predictRatings([queries[1]]), model.predictRatings([queries[1]]))
+    }
+
+    func testRatingGainIsFittedOnValidationRatings() throws {
+        let data = AutoencoderPlantedData(users: 400, ratings: true, seed: 4)
+        var c = MultiTaskDAE.Config()
+        c.hiddenDims = [64, 16]; c.epochs = 30; c.batchSize = 64; c.learningRate = 0.003
+        let model = MultiTaskDAE(config: c)
+        let validation = Array(data.cases.prefix(200)), test = Array(data.cases.suffix(200))
+        try model.fit(TrainingData(log: data.log, validation: validation, seed: 2))
+        XCTAssertTrue((0...1).contains(model.ratingGain))
+        XCTAssertGreaterThan(model.ratingGain, 0.3, "planted ratings: the head carries signal")
+        let report = try XCTUnwrap(RatingEvaluator.evaluate(model, trainingLog: data.log, cases: test))
+        XCTAssertLessThan(report.rmse, report.baselineRMSE * 0.9, "\(report)")
+        // The gain survives save / load.
+        let copy = MultiTaskDAE(config: c)
+        try copy.restore(try model.state())
+        XCTAssertEqual(copy.ratingGain, model.ratingGain)
     }
 
     func testHoldOutExplanationsPointAtTheSupportingCluster() throws {
