@@ -30,6 +30,10 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         public var ratingMix: Double = 0.1
         /// Huber threshold, in global standard deviations.
         public var huberDelta: Double = 1
+        /// The rating task's share in the uncertainty weighting: the objective is
+        /// exp(−s₁)·L_presence + s₁ + exp(−s₂)·L_rating + share·s₂, whose optimum weights the
+        /// rating loss to contribute `share` against the presence loss's 1 (1: Kendall et al.).
+        public var ratingTaskShare: Double = 1
         /// Pseudo-ratings at the global mean added to each user's mean (shrinkage).
         public var userMeanShrinkage: Double = 5
         public var learningRate: Double = 1e-3
@@ -171,6 +175,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         let batch = max(1, config.batchSize)
         let keepProbability = Float(1 - config.holdOut)
         let delta = Float(config.huberDelta)
+        let share = Float(config.ratingTaskShare)
         var total = 0.0, batches = 0
         var lo = 0
         while lo < order.count {
@@ -216,7 +221,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
                     // Masked Huber: unrated entries are 0 on both sides; rescale the mean to rated entries.
                     let huber = huberLoss(ratingPrediction * mask, zTarget, delta: delta) * ratingScaleUp
                     let s2 = net.ratingLogVariance
-                    totalLoss = totalLoss + exp(-s2) * huber + s2
+                    totalLoss = totalLoss + exp(-s2) * huber + s2 * share
                 }
                 return sum(totalLoss)
             }
