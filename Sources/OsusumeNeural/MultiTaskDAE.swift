@@ -148,8 +148,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         return (s + k * ratingMean) / (Float(n) + k + (n == 0 && k == 0 ? 1 : 0))
     }
 
-    /// [rows, 2·items]: L2-normalised presence, then z-ratings with the same 1/√n scale (0 where
-    /// unrated or absent).
+    /// [rows, 2·items]: L2-normalised presence, then z-ratings (0 where unrated or absent).
     private func input(_ lists: [[Int32]], _ ratings: [[Float]?], means: [Float]) -> Tensor {
         let n = itemCount
         var buf = [Float](repeating: 0, count: lists.count * 2 * n)
@@ -160,8 +159,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
             for (k, i) in list.enumerated() where i >= 0 && Int(i) < n {
                 buf[base + Int(i)] = v
                 if let rs = ratings[r], k < rs.count, !rs[k].isNaN {
-                    // Scaled like the presence half, so neither half dominates the first layer.
-                    buf[base + n + Int(i)] = v * (rs[k] - means[r] - itemBias[Int(i)]) / ratingScale
+                    buf[base + n + Int(i)] = (rs[k] - means[r] - itemBias[Int(i)]) / ratingScale
                 }
             }
         }
