@@ -136,37 +136,6 @@ public struct AnimeCSVImporter: DatasetImporter {
         }
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog)
     }
-
-    /// Sets the rating of each (user, item) row of `log` from the parallel arrays, appending
-    /// pairs that have no row. Works user by user with a direct item → row table (no hashing,
-    /// no sorting). Returns how many pairs were appended.
-    static func joinRatings(into log: inout InteractionLog, users: [Int32], items: [Int32], ratings: [Float]) -> Int {
-        func buckets(_ owners: [Int32], _ n: Int) -> (start: [Int], rows: [Int]) {
-            var start = [Int](repeating: 0, count: n + 1)
-            for u in owners { start[Int(u) + 1] += 1 }
-            for u in 0..<n { start[u + 1] += start[u] }
-            var next = start, rows = [Int](repeating: 0, count: owners.count)
-            for (r, u) in owners.enumerated() { rows[next[Int(u)]] = r; next[Int(u)] += 1 }
-            return (start, rows)
-        }
-        let history = buckets(log.users, log.userCount)
-        let rated = buckets(users, log.userCount)
-        var rowOfItem = [Int](repeating: -1, count: log.itemCount)
-        var missing: [Int] = []
-        for u in 0..<log.userCount where rated.start[u + 1] > rated.start[u] {
-            let own = history.start[u] ..< history.start[u + 1]
-            for p in own { let r = history.rows[p]; if rowOfItem[Int(log.items[r])] < 0 { rowOfItem[Int(log.items[r])] = r } }
-            for p in rated.start[u] ..< rated.start[u + 1] {
-                let k = rated.rows[p]
-                let row = rowOfItem[Int(items[k])]
-                if row >= 0 { log.ratings[row] = ratings[k] } else { missing.append(k) }
-            }
-            for p in own { rowOfItem[Int(log.items[history.rows[p]])] = -1 }
-        }
-        // A rating without a history row is still an interaction (in ratings-file order).
-        for k in missing.sorted() { log.append(user: users[k], item: items[k], timestamp: Int64(log.count), rating: ratings[k]) }
-        return missing.count
-    }
 }
 
 /// CaseRecommender's 5,000-user MyAnimeList sample: tab-separated files with a header line.
