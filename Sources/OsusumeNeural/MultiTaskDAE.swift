@@ -25,7 +25,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         /// Fraction of each profile removed from the input per step (the denoising target).
         public var holdOut: Double = 0.25
         /// Standard deviation of the Gaussian noise added at the bottleneck while training.
-        public var bottleneckNoise: Double = 0.1
+        public var bottleneckNoise: Double = 0.5
         /// Weight of the predicted (normalised) rating in the ranking score; 0 ranks by presence only.
         public var ratingMix: Double = 0.1
         /// Huber threshold, in global standard deviations.
