@@ -15,7 +15,7 @@ struct Osusume: ParsableCommand {
         version: OsusumeVersion.string,
         subcommands: [
             QuickstartCommand.self, ImportCommand.self, InfoCommand.self, TrainCommand.self,
-            EvaluateCommand.self, RecommendCommand.self, SimilarCommand.self, BenchCommand.self, ServeCommand.self,
+            EvaluateCommand.self, SplitCommand.self, RecommendCommand.self, SimilarCommand.self, BenchCommand.self, ServeCommand.self,
         ]
     )
 

@@ -124,4 +124,28 @@ final class SplitTests: XCTestCase {
         let chosen = Set((0..<8 as Range<UInt64>).map { seed in try! RandomRatioSplit(seed: seed).split(log).test.flatMap(\.targets) })
         XCTAssertGreaterThan(chosen.count, 1)
     }
+
+    func testExportWritesTheSplitAsFiles() throws {
+        let log = makeLog([("u1", "a", 1, 4), ("u1", "b", 2, nil), ("u1", "c", 3, 5), ("u1", "d", 4, 3),
+                           ("u\"2", "a", 1, 2), ("u\"2", "c", 2, 1), ("u\"2", "d", 3, 4)])
+        let s = try LeaveOneOutSplit().split(log)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-split-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try SplitExport.write(s, to: dir)
+        let train = try String(contentsOf: dir.appendingPathComponent("train.tsv"), encoding: .utf8)
+        XCTAssertEqual(train, "u1\ta\t4.0\nu1\tb\t\nu\"2\ta\t2.0\n")
+        let test = try String(contentsOf: dir.appendingPathComponent("test.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(test.count, 2)
+        XCTAssertEqual(test[0]["user"] as? String, "u1")
+        XCTAssertEqual(test[0]["history"] as? [String], ["a", "b", "c"])
+        XCTAssertEqual(test[0]["targets"] as? [String], ["d"])
+        XCTAssertEqual(test[1]["user"] as? String, "u\"2")
+        let validation = try String(contentsOf: dir.appendingPathComponent("validation.jsonl"), encoding: .utf8)
+        XCTAssertEqual(validation.split(separator: "\n").count, 2)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("split.json"))) as! [String: Any]
+        XCTAssertEqual(summary["split"] as? String, "leave-one-out")
+        XCTAssertEqual(summary["trainInteractions"] as? Int, 3)
+        XCTAssertEqual(summary["testCases"] as? Int, 2)
+    }
 }
