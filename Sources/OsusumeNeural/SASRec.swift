@@ -24,6 +24,8 @@ public final class SASRec: EpochTrainable {
         public var normFirst = true
         /// Learned position embeddings.
         public var positions = true
+        /// Multiply item embeddings by √dim at the input, as the original SASRec.
+        public var scaleEmbeddings = true
         /// "ce" (full softmax over all items), "bce" (one sampled negative per position, the
         /// original), or "sampled-ce" (softmax over the target and `negatives` sampled items).
         public var loss = "ce"
@@ -67,7 +69,8 @@ public final class SASRec: EpochTrainable {
         return SequenceEncoder(tokens: itemCount + 1, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
                                heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
                                activation: try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
-                               usePositions: config.positions, genreMatrix: genreMatrix)
+                               usePositions: config.positions, genreMatrix: genreMatrix,
+                               inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1)
     }
 
     public func fit(_ data: TrainingData) throws {

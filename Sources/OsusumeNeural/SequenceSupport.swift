@@ -100,13 +100,17 @@ final class SequenceEncoder: Module {
     let finalNorm: LayerNorm?
     let inputNorm: LayerNorm?
     let dropout: Dropout
+    /// Factor on the token embeddings before positions are added (√dim in the original SASRec,
+    /// which keeps the item signal above the positions' at the 0.02 initialisation).
+    let inputScale: Float
     /// Constant [tokens, genres] matrix (each item's genres, weights summing to 1). The leading
     /// underscore keeps it out of the parameters.
     let _genreMatrix: Tensor?
 
     init(tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
-         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?) {
+         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1) {
         items = Embedding(tokens, dim, std: 0.02)
+        self.inputScale = inputScale
         positions = usePositions ? Embedding(maxLength, dim, std: 0.02) : nil
         genres = genreMatrix.map { Embedding($0.shape[1], dim, std: 0.02) }
         self.blocks = (0..<blocks).map { _ in
@@ -128,6 +132,7 @@ final class SequenceEncoder: Module {
     /// Hidden states [B, L, dim] of a padded batch.
     func callAsFunction(_ batch: PaddedBatch, table: Tensor, causal: Bool) -> Tensor {
         var h = embedding(table, batch.tokens)
+        if inputScale != 1 { h = h * inputScale }
         if let positions { h = h + positions(batch.positions) }
         if let inputNorm { h = inputNorm(h) }
         h = dropout(h)

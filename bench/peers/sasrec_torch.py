@@ -5,7 +5,7 @@
 Same as Osusume: tokens 0 = padding, item i = i + 1; histories cut into windows of maxLength + 1
 items (consecutive windows share one item); batches of similar-length windows (sorted within
 pools of 32 batches), left-padded to the batch's longest window; positions counted back from the
-end; embeddings N(0, 0.02²); pre-LN Transformer blocks (GELU feed-forward of width
+end; embeddings N(0, 0.02²), item embeddings × √dim at the input; pre-LN Transformer blocks (GELU feed-forward of width
 `--ff`, dropout), causal + key-padding masks, final layer norm, full softmax cross-entropy over
 all items with the item table tied as output; Adam (lr 1e-3). Leave-one-out split (last item
 test, second-last validation), full ranking with history items excluded.
@@ -72,8 +72,9 @@ def batches(lengths, batch, rng):
 
 
 class SASRec(nn.Module):
-    def __init__(self, tokens, max_len, dim, blocks, heads, ff, dropout):
+    def __init__(self, tokens, max_len, dim, blocks, heads, ff, dropout, scale=True):
         super().__init__()
+        self.scale = math.sqrt(dim) if scale else 1.0
         self.items = nn.Embedding(tokens, dim)
         self.pos = nn.Embedding(max_len, dim)
         nn.init.normal_(self.items.weight, std=0.02)
@@ -88,7 +89,7 @@ class SASRec(nn.Module):
     def forward(self, tok):
         b, l = tok.shape
         pos = torch.arange(self.max_len - l, self.max_len).unsqueeze(0).expand(b, l)
-        h = self.drop(self.items(tok) + self.pos(pos))
+        h = self.drop(self.items(tok) * self.scale + self.pos(pos))
         causal = torch.triu(torch.ones(l, l, dtype=torch.bool), 1)
         pad = tok == 0
         for blk in self.blocks:
@@ -142,6 +143,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--no-scale", action="store_true", help="do not multiply item embeddings by sqrt(dim) at the input")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -149,7 +151,7 @@ def main():
     seqs, n = load(a.data)
     train = [s[:-2] for s in seqs]
     win = windows(train, a.max_len + 1, a.max_len)
-    model = SASRec(n + 1, a.max_len, a.dim, a.blocks, a.heads, a.ff, a.dropout)
+    model = SASRec(n + 1, a.max_len, a.dim, a.blocks, a.heads, a.ff, a.dropout, scale=not a.no_scale)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     curve = []
     step_times = []
