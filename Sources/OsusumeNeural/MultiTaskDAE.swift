@@ -12,7 +12,7 @@ import OsusumeTensor
 /// standard deviation (so the heads learn what the biases miss); unwatched items are 0 in both halves,
 /// watched-but-unrated items are present with rating 0, so the two stay distinct. Each step a
 /// fraction (`holdOut`) of each profile is removed from the input and must be reconstructed.
-/// Encoder with swish and Gaussian noise at the bottleneck; two heads from the bottleneck:
+/// Encoder (tanh; swish optional) with Gaussian noise at the bottleneck; two heads from the bottleneck:
 /// presence logits (multinomial NLL against the whole profile) and normalised ratings (Huber
 /// loss on the held-out rated items only; unrated items are masked out). The two losses are
 /// weighted by learned homoscedastic uncertainty (Kendall et al., CVPR 2018): Σ exp(−sₜ)·Lₜ + sₜ. Ranking score: log P(item) +
@@ -26,6 +26,12 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         public var holdOut: Double = 0.25
         /// Standard deviation of the Gaussian noise added at the bottleneck while training.
         public var bottleneckNoise: Double = 0.5
+        /// Activation of the hidden layers (relu, gelu, swish, tanh or sigmoid). tanh, as
+        /// Multi-VAE: swish ranked clearly lower on every data set measured (docs/autoencoders.md).
+        public var activation = "tanh"
+        /// Activation of the bottleneck code. A bounded one (tanh) keeps the bottleneck noise
+        /// meaningful: an unbounded code can outgrow the noise by scaling up.
+        public var bottleneckActivation = "tanh"
         /// Weight of the predicted (normalised) rating in the ranking score; 0 ranks by presence only.
         public var ratingMix: Double = 0.1
         /// Huber threshold, in global standard deviations.
@@ -113,7 +119,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         itemCount = data.log.itemCount
         Engine.seed(data.seed)
         rng = SeededRandom(seed: data.seed ^ 0x3DAE)
-        network = MultiTaskDAENetwork(items: itemCount, hidden: config.hiddenDims, rng: &rng)
+        network = try makeNetwork(&rng)
         rows = AutoencoderRows(log: data.log)
         // Global statistics of the known ratings.
         var n = 0, s = 0.0, ss = 0.0
@@ -318,12 +324,23 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         guard shape.count == 2 else { throw OsusumeError.modelFile("multitaskdae: presenceHead.1.weight has shape \(shape)") }
         itemCount = shape[0]
         var r = SeededRandom(seed: 0)
-        network = MultiTaskDAENetwork(items: itemCount, hidden: config.hiddenDims, rng: &r)
+        network = try makeNetwork(&r)
         network!.eval()
+    }
+
+    private func makeNetwork(_ rng: inout SeededRandom) throws -> MultiTaskDAENetwork {
+        func parse(_ name: String, _ key: String) throws -> Activation {
+            guard let a = Activation(rawValue: name) else {
+                throw OsusumeError.invalidArgument("multitaskdae: \(key) must be relu, gelu, swish, tanh or sigmoid, got '\(name)'")
+            }
+            return a
+        }
+        return MultiTaskDAENetwork(items: itemCount, hidden: config.hiddenDims, activation: try parse(config.activation, "activation"),
+                                   bottleneckActivation: try parse(config.bottleneckActivation, "bottleneckActivation"), rng: &rng)
     }
 }
 
-/// Encoder 2·items → hidden… (swish) with noise at the bottleneck, and two heads bottleneck →
+/// Encoder 2·items → hidden… (tanh by default) with noise at the bottleneck, and two heads bottleneck →
 /// reversed hidden… → items: presence logits and normalised ratings. Holds the two learned
 /// log-variances of the uncertainty weighting.
 final class MultiTaskDAENetwork: Module {
@@ -333,9 +350,13 @@ final class MultiTaskDAENetwork: Module {
     let presenceLogVariance: Tensor
     let ratingLogVariance: Tensor
     let bottleneck: Int
+    let activation: Activation
+    let bottleneckActivation: Activation
 
-    init(items: Int, hidden: [Int], rng: inout SeededRandom) {
+    init(items: Int, hidden: [Int], activation: Activation, bottleneckActivation: Activation, rng: inout SeededRandom) {
         bottleneck = hidden.last!
+        self.activation = activation
+        self.bottleneckActivation = bottleneckActivation
         func layers(_ dims: [Int], _ rng: inout SeededRandom) -> [Linear] {
             (0..<(dims.count - 1)).map { i in
                 let l = Linear(dims[i], dims[i + 1], seed: rng.next())
@@ -356,18 +377,19 @@ final class MultiTaskDAENetwork: Module {
         ratingLogVariance = Tensor.zeros([1]).trainable()
     }
 
-    private func run(_ layers: [Linear], _ x: Tensor, activateLast: Bool) -> Tensor {
+    /// The layers with `activation` between them; the last is followed by `last` (nil: linear).
+    private func run(_ layers: [Linear], _ x: Tensor, last: Activation?) -> Tensor {
         var h = x
         for (i, layer) in layers.enumerated() {
             h = layer(h)
-            if activateLast || i < layers.count - 1 { h = swish(h) }
+            if i < layers.count - 1 { h = activation(h) } else if let last { h = last(h) }
         }
         return h
     }
 
     func callAsFunction(_ x: Tensor, noise: Tensor?) -> (presence: Tensor, rating: Tensor) {
-        var z = run(encoder, x, activateLast: true)
+        var z = run(encoder, x, last: bottleneckActivation)
         if let noise { z = z + noise }
-        return (run(presenceHead, z, activateLast: false), run(ratingHead, z, activateLast: false))
+        return (run(presenceHead, z, last: nil), run(ratingHead, z, last: nil))
     }
 }
