@@ -6,7 +6,7 @@ RecBole has no strong-generalisation split of its own, so this script uses RecBo
 trainer classes on Osusume's files:
 
 - training: RecBole's dataset built from `train.tsv` only (the held-out users are not in it),
-  RecBole's TrainDataLoader and its trainer's `_train_epoch` (RecVAE's alternating
+  RecBole's training data loader for the model (batches of users) and its trainer's `_train_epoch` (RecVAE's alternating
   encoder/decoder updates included), RecBole's defaults unless `--set` changes them;
 - validation after every epoch and test at the end: each held-out user's fold-in history
   (items unknown to the training data are dropped) goes through the model's `forward` as a
@@ -102,12 +102,14 @@ def main():
     from logging import getLogger
     from recbole.config import Config
     from recbole.data import create_dataset
-    from recbole.data.dataloader.general_dataloader import TrainDataLoader
+    from recbole.data.utils import get_dataloader
     from recbole.utils import get_model, get_trainer, init_seed, init_logger
 
     if a.threads:
         torch.set_num_threads(a.threads)
     t_start = time.time()
+    if a.out:
+        a.out = os.path.abspath(a.out)  # RecBole is run from the work folder
     split_dir = os.path.abspath(a.split)
     train, cases, info = read_split(split_dir)
     work = os.path.abspath(a.work)
@@ -138,7 +140,8 @@ def main():
     dataset = create_dataset(config)
     # What data_preparation's dataset.build() does before splitting; here all of it is training data.
     dataset._change_feat_format()
-    train_data = TrainDataLoader(config, dataset, None, shuffle=True)
+    # RecBole's own choice of training loader (UserDataLoader for the autoencoders: batches of users).
+    train_data = get_dataloader(config, "train")(config, dataset, None, shuffle=True)
     model = get_model(a.model)(config, dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
 
