@@ -29,16 +29,16 @@ public final class BERT4Rec: EpochTrainable {
         /// inference situation).
         public var lastMaskProbability = 0.1
         public var ceChunkRows = 128
-        public var allWindows = true
+        public var allWindows = false
         public var batchSize = 128
-        public var learningRate = 1e-3
+        public var learningRate = 2e-3
         public var weightDecay = 0.0
-        public var schedule = "constant"
+        public var schedule = "cosine"
         public var warmupSteps = 0
         public var clipNorm = 5.0
-        public var epochs = 200
-        public var patience = 5
-        public var validateEvery = 2
+        public var epochs = 100
+        public var patience = 10
+        public var validateEvery = 4
         public var threads = 0
         public init() {}
     }

@@ -17,7 +17,7 @@ public final class SASRec: EpochTrainable {
         public var heads = 1
         /// Width of the position-wise feed-forward layer.
         public var feedForward = 64
-        public var dropout = 0.2
+        public var dropout = 0.1
         /// relu, gelu, swish, tanh or sigmoid.
         public var activation = "gelu"
         /// Pre-LN blocks with a final layer norm (true) or post-LN blocks with an input norm.
@@ -35,16 +35,16 @@ public final class SASRec: EpochTrainable {
         /// Train on every window of long histories (true) or only the most recent one.
         public var allWindows = true
         public var batchSize = 128
-        public var learningRate = 1e-3
+        public var learningRate = 2e-3
         public var weightDecay = 0.0
-        /// constant, cosine or linear (after `warmupSteps`).
-        public var schedule = "constant"
+        /// constant, cosine or linear (after `warmupSteps`, decaying over `epochs`).
+        public var schedule = "cosine"
         public var warmupSteps = 0
         /// Clip gradients to this global norm (0: no clipping).
         public var clipNorm = 0.0
-        public var epochs = 200
+        public var epochs = 50
         /// Validations without improvement of validation NDCG@10 before stopping (0: never).
-        public var patience = 5
+        public var patience = 8
         public var validateEvery = 2
         /// Engine threads (0: leave the engine's setting).
         public var threads = 0
