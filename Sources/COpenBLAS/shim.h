@@ -19,6 +19,7 @@ void cblas_ssyrk(enum CBLAS_ORDER order, int uplo, enum CBLAS_TRANSPOSE trans, i
 
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+char *openblas_get_corename(void);
 
 // LAPACK (Fortran calling convention, column-major).
 void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info);

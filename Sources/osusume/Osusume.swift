@@ -20,6 +20,7 @@ struct Osusume: ParsableCommand {
     )
 
     static func main() {
+        restartWithFasterBLASKernelsIfNeeded()
         NeuralModels.register()
         do {
             var command = try parseAsRoot()
@@ -28,6 +29,21 @@ struct Osusume: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Restarts the process once with `OPENBLAS_CORETYPE` set when OpenBLAS chose generic kernels on
+/// a CPU that runs faster ones (see `BLASKernels`); the variable then also marks the restart.
+func restartWithFasterBLASKernelsIfNeeded() {
+    #if os(Linux)
+    guard let core = BLASKernels.betterCoreType() else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    let args = CommandLine.arguments
+    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+    argv.append(nil)
+    execv("/proc/self/exe", &argv)
+    // execv returns only on failure: go on with the slower kernels.
+    FileHandle.standardError.write(Data("osusume: OpenBLAS uses generic kernels (\(BLASKernels.coreName ?? "?")); set OPENBLAS_CORETYPE=\(core) for speed\n".utf8))
+    #endif
 }
 
 enum OsusumeVersion { static let string = "0.1.0" }

@@ -97,4 +97,16 @@ final class CoreTests: XCTestCase {
         }
         XCTAssertEqual(hits, [Int](repeating: 1, count: 1000))
     }
+
+    func testBLASKernelChoiceRespectsAnExplicitCoreType() {
+        // An explicit OPENBLAS_CORETYPE always stands (it is also what marks the one restart).
+        XCTAssertNil(BLASKernels.betterCoreType(environment: ["OPENBLAS_CORETYPE": "Prescott"]))
+        // Otherwise a suggestion is only ever one of the two kernel families the check knows.
+        if let core = BLASKernels.betterCoreType(environment: [:]) {
+            XCTAssertTrue(["SkylakeX", "Haswell"].contains(core))
+        }
+        #if !canImport(Accelerate)
+        XCTAssertNotNil(BLASKernels.coreName)
+        #endif
+    }
 }
