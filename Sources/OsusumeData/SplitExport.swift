@@ -30,14 +30,23 @@ public enum SplitExport {
             }
             try Data(train.utf8).write(to: dir.appendingPathComponent("train.tsv"))
             for (name, cases) in [("validation", split.validation), ("test", split.test)] {
-                var out = ""
-                for c in cases {
-                    out += "{\"user\":" + jsonString(log.userIDs.id(of: c.user))
-                    out += ",\"history\":[" + c.history.map { jsonString(log.itemIDs.id(of: $0)) }.joined(separator: ",")
-                    out += "],\"targets\":[" + c.targets.map { jsonString(log.itemIDs.id(of: $0)) }.joined(separator: ",")
-                    out += "]}\n"
+                var out: [UInt8] = []
+                func list(_ items: [Int32]) {
+                    out.append(UInt8(ascii: "["))
+                    for (k, i) in items.enumerated() {
+                        if k > 0 { out.append(UInt8(ascii: ",")) }
+                        JSONString.append(log.itemIDs.id(of: i), to: &out)
+                    }
+                    out.append(UInt8(ascii: "]"))
                 }
-                try Data(out.utf8).write(to: dir.appendingPathComponent("\(name).jsonl"))
+                for c in cases {
+                    out.append(contentsOf: Array("{\"user\":".utf8))
+                    JSONString.append(log.userIDs.id(of: c.user), to: &out)
+                    out.append(contentsOf: Array(",\"history\":".utf8)); list(c.history)
+                    out.append(contentsOf: Array(",\"targets\":".utf8)); list(c.targets)
+                    out.append(contentsOf: Array("}\n".utf8))
+                }
+                try Data(out).write(to: dir.appendingPathComponent("\(name).jsonl"))
             }
             let summary: [String: Any] = [
                 "split": split.name,
@@ -50,22 +59,5 @@ public enum SplitExport {
             let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
             try json.write(to: dir.appendingPathComponent("split.json"))
         }
-    }
-
-    /// A JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -329,14 +329,9 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
     }
 
     private func makeNetwork(_ rng: inout SeededRandom) throws -> MultiTaskDAENetwork {
-        func parse(_ name: String, _ key: String) throws -> Activation {
-            guard let a = Activation(rawValue: name) else {
-                throw OsusumeError.invalidArgument("multitaskdae: \(key) must be relu, gelu, swish, tanh or sigmoid, got '\(name)'")
-            }
-            return a
-        }
-        return MultiTaskDAENetwork(items: itemCount, hidden: config.hiddenDims, activation: try parse(config.activation, "activation"),
-                                   bottleneckActivation: try parse(config.bottleneckActivation, "bottleneckActivation"), rng: &rng)
+        return MultiTaskDAENetwork(items: itemCount, hidden: config.hiddenDims, activation: try SequenceSupport.activation(config.activation, setting: "multitaskdae: activation"),
+                                   bottleneckActivation: try SequenceSupport.activation(config.bottleneckActivation, setting: "multitaskdae: bottleneckActivation"),
+                                   rng: &rng)
     }
 }
 

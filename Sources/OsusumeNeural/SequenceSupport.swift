@@ -178,9 +178,9 @@ enum SequenceSupport {
         }
     }
 
-    static func activation(_ name: String) throws -> Activation {
+    static func activation(_ name: String, setting: String = "activation") throws -> Activation {
         guard let a = Activation(rawValue: name) else {
-            throw OsusumeError.invalidArgument("activation must be relu, gelu, swish, tanh or sigmoid, got '\(name)'")
+            throw OsusumeError.invalidArgument("\(setting) must be relu, gelu, swish, tanh or sigmoid, got '\(name)'")
         }
         return a
     }

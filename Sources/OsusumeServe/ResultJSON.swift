@@ -1,4 +1,5 @@
 import Foundation
+import OsusumeCore
 
 /// A direct JSON writer for the hot responses: recommendation lists are encoded on every request,
 /// and Foundation's `JSONEncoder` (boxing every value through `Encodable`) cost about a quarter of
@@ -12,30 +13,7 @@ struct JSONBytes {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
-        // Most titles need no escaping: copy their UTF-8 in one go.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: s.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(hex[Int(b >> 4)]); bytes.append(hex[Int(b & 15)])
-            default: bytes.append(b)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
+    mutating func string(_ s: String) { JSONString.append(s, to: &bytes) }
 
     mutating func number(_ v: Float) {
         let x = v.isFinite ? v : 0
