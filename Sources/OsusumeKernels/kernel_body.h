@@ -426,12 +426,41 @@ KATTR double F(sum_squares_k)(const float *x, long n) {
     return total;
 }
 
+// y[0..w) += Σ_p vals[p] · table[idx[p]·ld + (0..w)]: the gather-accumulate of a sparse row
+// against a dense matrix's rows; up to four vectors of y stay in registers across the entries.
+KATTR void F(sparse_gather_axpy_k)(const float *vals, const int32_t *idx, long n, const float *table,
+                                   long ld, float *y, long w) {
+    long j = 0;
+    for (; j + 4 * VW <= w; j += 4 * VW) {
+        VF a0 = F(load)(y + j), a1 = F(load)(y + j + VW), a2 = F(load)(y + j + 2 * VW), a3 = F(load)(y + j + 3 * VW);
+        for (long p = 0; p < n; p++) {
+            const float *row = table + (long)idx[p] * ld + j;
+            VF v = F(splat)(vals[p]);
+            a0 += v * F(load)(row); a1 += v * F(load)(row + VW);
+            a2 += v * F(load)(row + 2 * VW); a3 += v * F(load)(row + 3 * VW);
+        }
+        F(store)(y + j, a0); F(store)(y + j + VW, a1); F(store)(y + j + 2 * VW, a2); F(store)(y + j + 3 * VW, a3);
+    }
+    for (; j + VW <= w; j += VW) {
+        VF a = F(load)(y + j);
+        for (long p = 0; p < n; p++) a += F(splat)(vals[p]) * F(load)(table + (long)idx[p] * ld + j);
+        F(store)(y + j, a);
+    }
+    if (j < w) {
+        long rest = w - j;
+        VF a = F(load_part)(y + j, rest, 0);
+        for (long p = 0; p < n; p++) a += F(splat)(vals[p]) * F(load_part)(table + (long)idx[p] * ld + j, rest, 0);
+        F(store_part)(y + j, a, rest);
+    }
+}
+
 static const osk_table CAT(table, SUFFIX) = {
     F(exp_k), F(log_k), F(tanh_k), F(sigmoid_k), F(gelu_k), F(silu_k), F(softplus_k),
     F(gelu_backward_k), F(silu_backward_k),
     F(softmax_rows_k), F(log_softmax_rows_k), F(softmax_backward_rows_k), F(log_softmax_backward_rows_k),
     F(layer_norm_forward_k), F(layer_norm_backward_k), F(softmax_xent_rows_k),
     F(attention_softmax_k), F(attention_softmax_backward_k), F(adamw_k), F(sum_squares_k),
+    F(sparse_gather_axpy_k),
 };
 
 #undef CAT2

@@ -25,6 +25,7 @@ typedef struct {
     void (*attention_softmax_backward_k)(const float *, float *, long, long, long, float);
     void (*adamw_k)(float *, const float *, float *, float *, long, float, float, float, float, float, float, float);
     double (*sum_squares_k)(const float *, long);
+    void (*sparse_gather_axpy_k)(const float *, const int32_t *, long, const float *, long, float *, long);
 } osk_table;
 
 #define SUFFIX _portable
@@ -130,3 +131,6 @@ void osk_adamw(float *p, const float *g, float *m, float *v, long n, float lr, f
     active->adamw_k(p, g, m, v, n, lr, beta1, beta2, eps, weight_decay, bc1, bc2);
 }
 double osk_sum_squares(const float *x, long n) { return active->sum_squares_k(x, n); }
+void osk_sparse_gather_axpy(const float *vals, const int32_t *idx, long n, const float *table, long ld, float *y, long w) {
+    active->sparse_gather_axpy_k(vals, idx, n, table, ld, y, w);
+}

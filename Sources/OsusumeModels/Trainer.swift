@@ -105,7 +105,7 @@ public enum Trainer {
             record.seconds = Date().timeIntervalSince(t0)
             curve.epochs.append(record)
             let valid = record.validationNDCG10.map { String(format: " valid NDCG@10 %.4f%@", $0, curve.bestEpoch == epoch ? " (best)" : "") } ?? ""
-            progress.finish(String(format: "loss %.4f%@ %.1fs", loss, valid, record.seconds))
+            progress.finish(String(format: record.seconds < 10 ? "loss %.4f%@ %.2fs" : "loss %.4f%@ %.1fs", loss, valid, record.seconds))
             if config.patience > 0 && sinceImprovement >= config.patience {
                 curve.stoppedEarly = true
             }

@@ -54,6 +54,26 @@ enum AutoencoderInput {
         return Tensor(shape: [rows.count, itemCount], scalars: buf)
     }
 
+    /// The same rows as `binary`, sparse: the input of an autoencoder's first layer, which then
+    /// costs the history length instead of the catalogue size per user.
+    static func sparse(_ rows: [[Int32]], itemCount: Int, normalize: Bool) -> SparseRows {
+        var out = SparseRows(columnCount: itemCount)
+        // lastRow[i] == r + 1: item i is already in row r (cheaper than a set per row).
+        var lastRow = [Int32](repeating: 0, count: itemCount)
+        for (r, row) in rows.enumerated() {
+            let stamp = Int32(r + 1)
+            var cols: [Int32] = []
+            cols.reserveCapacity(row.count)
+            for i in row where i >= 0 && Int(i) < itemCount && lastRow[Int(i)] != stamp {
+                lastRow[Int(i)] = stamp
+                cols.append(i)
+            }
+            let v: Float = normalize && !cols.isEmpty ? 1 / Float(cols.count).squareRoot() : 1
+            out.appendRow(columns: cols, values: [Float](repeating: v, count: cols.count))
+        }
+        return out
+    }
+
     /// Re-initialises a linear layer as Xavier/Glorot normal with zero bias (Liang et al. and
     /// RecBole initialise the autoencoders this way; it suits tanh better than ±1/√fan-in).
     static func xavier(_ layer: Linear, rng: inout SeededRandom) {

@@ -71,8 +71,8 @@ public final class MultDAE: EpochTrainable, ExplainableRecommender {
         while lo < order.count {
             let users = order[lo..<min(order.count, lo + batch)]
             let lists = users.map { rows.items[$0] }
-            let x = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: true)
-            let target = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: false)
+            let x = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: true)
+            let target = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: false)
             let (loss, grads) = valueAndGrad(network) { net in multinomialNLL(net(x), target) }
             optimizer.update(network, grads)
             steps += 1
@@ -87,7 +87,7 @@ public final class MultDAE: EpochTrainable, ExplainableRecommender {
         guard let network else { scores.initialize(repeating: 0, count: queries.count * itemCount); return }
         network.eval()
         scoreInChunks(queries, itemCount: itemCount, into: scores) { chunk in
-            network(AutoencoderInput.binary(chunk.map(\.history), itemCount: itemCount, normalize: true))
+            network(AutoencoderInput.sparse(chunk.map(\.history), itemCount: itemCount, normalize: true))
         }
     }
 
@@ -140,12 +140,9 @@ final class MultDAENetwork: Module {
         inputDropout = Dropout(dropout)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = inputDropout(x)
-        for (i, layer) in layers.enumerated() {
-            h = layer(h)
-            if i < layers.count - 1 { h = tanh(h) }
-        }
+    func callAsFunction(_ x: SparseRows) -> Tensor {
+        var h = layers[0](inputDropout(x))
+        for layer in layers.dropFirst() { h = layer(tanh(h)) }
         return h
     }
 }

@@ -79,8 +79,8 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         while lo < order.count {
             let users = order[lo..<min(order.count, lo + batch)]
             let lists = users.map { rows.items[$0] }
-            let x = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: true)
-            let target = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: false)
+            let x = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: true)
+            let target = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: false)
             let b = beta
             let noise = Tensor.randomNormal([users.count, network.latent], seed: rng.next())
             let (loss, grads) = valueAndGrad(network) { net in
@@ -101,7 +101,7 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         guard let network else { scores.initialize(repeating: 0, count: queries.count * itemCount); return }
         network.eval()
         scoreInChunks(queries, itemCount: itemCount, into: scores) { chunk in
-            let x = AutoencoderInput.binary(chunk.map(\.history), itemCount: itemCount, normalize: true)
+            let x = AutoencoderInput.sparse(chunk.map(\.history), itemCount: itemCount, normalize: true)
             return network.decode(network.encode(x).mean)
         }
     }
@@ -160,12 +160,9 @@ final class MultVAENetwork: Module {
         inputDropout = Dropout(dropout)
     }
 
-    func encode(_ x: Tensor) -> (mean: Tensor, logVariance: Tensor) {
-        var h = inputDropout(x)
-        for (i, layer) in encoder.enumerated() {
-            h = layer(h)
-            if i < encoder.count - 1 { h = tanh(h) }
-        }
+    func encode(_ x: SparseRows) -> (mean: Tensor, logVariance: Tensor) {
+        var h = encoder[0](inputDropout(x))
+        for layer in encoder.dropFirst() { h = layer(tanh(h)) }
         let parts = split(h, sizes: [latent, latent], axis: 1)
         return (parts[0], parts[1])
     }

@@ -154,22 +154,28 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         return (s + k * ratingMean) / (Float(n) + k + (n == 0 && k == 0 ? 1 : 0))
     }
 
-    /// [rows, 2·items]: L2-normalised presence, then z-ratings (0 where unrated or absent).
-    private func input(_ lists: [[Int32]], _ ratings: [[Float]?], means: [Float]) -> Tensor {
+    /// Sparse rows over 2·items: L2-normalised presence, then z-ratings (absent where unrated
+    /// or not in the list; an item listed twice keeps its last rating).
+    private func input(_ lists: [[Int32]], _ ratings: [[Float]?], means: [Float]) -> SparseRows {
         let n = itemCount
-        var buf = [Float](repeating: 0, count: lists.count * 2 * n)
+        var out = SparseRows(columnCount: 2 * n)
         for (r, list) in lists.enumerated() {
-            let valid = list.filter { $0 >= 0 && Int($0) < n }
-            let v = valid.isEmpty ? 0 : 1 / Float(Set(valid).count).squareRoot()
-            let base = r * 2 * n
+            var last: [Int32: Int] = [:]
+            var order: [Int32] = []
             for (k, i) in list.enumerated() where i >= 0 && Int(i) < n {
-                buf[base + Int(i)] = v
-                if let rs = ratings[r], k < rs.count, !rs[k].isNaN {
-                    buf[base + n + Int(i)] = (rs[k] - means[r] - itemBias[Int(i)]) / ratingScale
+                if last.updateValue(k, forKey: i) == nil { order.append(i) }
+            }
+            let v = order.isEmpty ? 0 : 1 / Float(order.count).squareRoot()
+            var cols = order, vals = [Float](repeating: v, count: order.count)
+            for i in order {
+                if let rs = ratings[r], let k = last[i], k < rs.count, !rs[k].isNaN {
+                    cols.append(Int32(n) + i)
+                    vals.append((rs[k] - means[r] - itemBias[Int(i)]) / ratingScale)
                 }
             }
+            out.appendRow(columns: cols, values: vals)
         }
-        return Tensor(shape: [lists.count, 2 * n], scalars: buf)
+        return out
     }
 
     public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
@@ -372,18 +378,20 @@ final class MultiTaskDAENetwork: Module {
         ratingLogVariance = Tensor.zeros([1]).trainable()
     }
 
-    /// The layers with `activation` between them; the last is followed by `last` (nil: linear).
-    private func run(_ layers: [Linear], _ x: Tensor, last: Activation?) -> Tensor {
-        var h = x
-        for (i, layer) in layers.enumerated() {
-            h = layer(h)
-            if i < layers.count - 1 { h = activation(h) } else if let last { h = last(h) }
-        }
-        return h
+    /// The layers after a first output `h`, with `activation` between them; the last is followed
+    /// by `last` (nil: linear).
+    private func run(_ layers: ArraySlice<Linear>, from h: Tensor, last: Activation?) -> Tensor {
+        var h = h
+        for layer in layers { h = layer(activation(h)) }
+        return last.map { $0(h) } ?? h
     }
 
-    func callAsFunction(_ x: Tensor, noise: Tensor?) -> (presence: Tensor, rating: Tensor) {
-        var z = run(encoder, x, last: bottleneckActivation)
+    private func run(_ layers: [Linear], _ x: Tensor, last: Activation?) -> Tensor {
+        run(layers.dropFirst(), from: layers[0](x), last: last)
+    }
+
+    func callAsFunction(_ x: SparseRows, noise: Tensor?) -> (presence: Tensor, rating: Tensor) {
+        var z = run(encoder.dropFirst(), from: encoder[0](x), last: bottleneckActivation)
         if let noise { z = z + noise }
         return (run(presenceHead, z, last: nil), run(ratingHead, z, last: nil))
     }

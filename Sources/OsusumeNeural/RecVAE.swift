@@ -87,7 +87,6 @@ public final class RecVAE: EpochTrainable, ExplainableRecommender {
         let active = rows.items.filter { !$0.isEmpty }.count
         let work = passes * active
         var done = 0
-        let decoderNames = Set(network.namedParameters().map(\.0).filter { $0.hasPrefix("decoder.") })
         for pass in 0..<passes {
             let encoderPass = pass < max(1, config.encoderPasses)
             if pass == max(1, config.encoderPasses) {
@@ -102,14 +101,17 @@ public final class RecVAE: EpochTrainable, ExplainableRecommender {
             while lo < order.count {
                 let users = order[lo..<min(order.count, lo + batch)]
                 let lists = users.map { rows.items[$0] }
-                let x = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: true)
-                let target = AutoencoderInput.binary(lists, itemCount: itemCount, normalize: false)
+                let x = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: true)
+                let target = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: false)
                 let noise = Tensor.randomNormal([users.count, config.latentDim], seed: rng.next())
                 let loss: Float
                 if encoderPass {
                     let (oldMean, oldLogVar) = withoutGradients { priorEncoder(x) }
                     let klWeight = Tensor(shape: [users.count], scalars: lists.map { Float(config.gamma) * Float(Set($0).count) })
                     let w = Self.mixtureWeights.map { Foundation.log($0) }
+                    // The decoder is fixed during encoder passes: no gradient is computed for it.
+                    network.decoder.freeze()
+                    defer { network.decoder.freeze(false) }
                     let (value, grads) = valueAndGrad(network) { net in
                         let (mu, logVar) = net.encoder(x)
                         let z = mu + noise * exp(logVar * 0.5)
@@ -121,9 +123,7 @@ public final class RecVAE: EpochTrainable, ExplainableRecommender {
                         let kl = mean(sum(logNormal(z, mean: mu, logVariance: logVar) - logPrior, axis: 1) * klWeight)
                         return multinomialNLL(net.decoder(z), target) + kl
                     }
-                    var encoderGrads = grads
-                    for n in decoderNames { encoderGrads[n] = nil }
-                    encoderOptimizer.update(network, encoderGrads)
+                    encoderOptimizer.update(network, grads)
                     loss = value
                 } else {
                     let z = withoutGradients { () -> Tensor in
@@ -151,7 +151,7 @@ public final class RecVAE: EpochTrainable, ExplainableRecommender {
         guard let network else { scores.initialize(repeating: 0, count: queries.count * itemCount); return }
         network.eval()
         scoreInChunks(queries, itemCount: itemCount, into: scores) { chunk in
-            let x = AutoencoderInput.binary(chunk.map(\.history), itemCount: itemCount, normalize: true)
+            let x = AutoencoderInput.sparse(chunk.map(\.history), itemCount: itemCount, normalize: true)
             return network.decoder(network.encoder(x).mean)
         }
     }
@@ -223,7 +223,7 @@ final class RecVAEEncoder: Module {
         inputDropout = Dropout(dropout)
     }
 
-    func callAsFunction(_ x: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+    func callAsFunction(_ x: SparseRows) -> (mean: Tensor, logVariance: Tensor) {
         var h = norms[0](swish(layers[0](inputDropout(x))))
         var runningSum = h
         for i in 1..<5 {

@@ -224,6 +224,48 @@ public func multinomialNLL(_ logits: Tensor, _ targets: Tensor) -> Tensor {
     return out
 }
 
+/// The same loss with sparse targets (each user's items and their weights, as the autoencoders
+/// read them): no dense target is built, and the gradient (softmax · Σt − t) / batch is written
+/// over the log-softmax in the same pass.
+public func multinomialNLL(_ logits: Tensor, _ targets: SparseRows) -> Tensor {
+    precondition(logits.rank == 2 && logits.shape[0] == targets.rowCount && logits.shape[1] == targets.columnCount,
+                 "multinomialNLL: logits \(logits.shape) for sparse targets [\(targets.rowCount), \(targets.columnCount)]")
+    let rows = logits.shape[0], cols = logits.shape[1]
+    let inv = 1 / Float(Swift.max(rows, 1))
+    let withGrad = Tape.needs(logits)
+    let buf = Tensor(uninitialized: logits.shape)
+    let px = logits.data, pb = SharedPointer(buf.data)
+    var rowLoss = [Float](repeating: 0, count: rows)
+    rowLoss.withUnsafeMutableBufferPointer { lossBuf in
+        let losses = SharedPointer(lossBuf.baseAddress!)
+        targets.offsets.withUnsafeBufferPointer { off in
+            targets.columns.withUnsafeBufferPointer { tc in
+                targets.values.withUnsafeBufferPointer { tv in
+                    parallelRows(rows, cols: cols) { r in
+                        osk_log_softmax_rows(px + r.lowerBound * cols, pb.base + r.lowerBound * cols, r.count, cols)
+                        for row in r {
+                            let o = pb.base + row * cols
+                            var s: Float = 0, tsum: Float = 0
+                            for p in off[row]..<off[row + 1] { s += tv[p] * o[Int(tc[p])]; tsum += tv[p] }
+                            losses[row] = s
+                            guard withGrad else { continue }
+                            osk_exp(o, o, cols)
+                            let scale = tsum * inv
+                            for j in 0..<cols { o[j] *= scale }
+                            for p in off[row]..<off[row + 1] { o[Int(tc[p])] -= tv[p] * inv }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    var total = 0.0
+    for v in rowLoss { total += Double(v) }
+    let out = Tensor(scalar: Float(-total) * inv)
+    if withGrad { recordPrecomputed(out, [(logits, buf)]) }
+    return out
+}
+
 /// Mean Huber loss: ½d² where |d| ≤ delta, delta·(|d| − ½delta) beyond, with d = prediction − target.
 public func huberLoss(_ prediction: Tensor, _ target: Tensor, delta: Float = 1) -> Tensor {
     precondition(prediction.shape == target.shape, "huberLoss: \(prediction.shape) vs \(target.shape)")

@@ -21,6 +21,12 @@ open class Module {
     /// Parameters that receive gradients (`requiresGrad`).
     public func trainableParameters() -> [(String, Tensor)] { namedParameters().filter { $0.1.requiresGrad } }
 
+    /// Stops (or, with `false`, restarts) gradients for every parameter of this module: a frozen
+    /// part still passes gradients through to its inputs but computes none for its own weights.
+    public func freeze(_ frozen: Bool = true) {
+        for (_, p) in namedParameters() { p.requiresGrad = !frozen }
+    }
+
     /// Direct sub-modules by name (array elements are named by index).
     public func children() -> [(String, Module)] {
         var out: [(String, Module)] = []
@@ -82,6 +88,9 @@ public final class Linear: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    /// The same map for a sparse input (see `sparseLinear`).
+    public func callAsFunction(_ x: SparseRows) -> Tensor { sparseLinear(x, weight: weight, bias: bias) }
 }
 
 /// A lookup table of `count` vectors of size `dim`, initialised from N(0, std²). With
@@ -125,6 +134,12 @@ public final class Dropout: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard training, probability > 0 else { return x }
         return dropout(x, probability: probability, seed: Engine.nextSeed())
+    }
+
+    /// Dropout on the stored entries of a sparse input (its zeros stay zero either way).
+    public func callAsFunction(_ x: SparseRows) -> SparseRows {
+        guard training, probability > 0 else { return x }
+        return x.dropout(probability: probability, seed: Engine.nextSeed())
     }
 }
 

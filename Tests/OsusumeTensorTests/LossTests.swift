@@ -58,6 +58,30 @@ final class LossTests: XCTestCase {
         XCTAssertEqual(multinomialNLL(x, counts).item, reference, accuracy: 1e-5)
     }
 
+    func testMultinomialNLLWithSparseTargetsEqualsDense() {
+        let x = randn([4, 5], seed: 147)
+        var t = SparseRows(columnCount: 5)
+        t.appendRow(columns: [0, 3], values: [1, 2])
+        t.appendRow(columns: [1, 2], values: [1, 1])
+        t.appendRow(columns: [], values: [])
+        t.appendRow(columns: [4], values: [3])
+        let dense = t.dense()
+        XCTAssertEqual(multinomialNLL(x, t).item, multinomialNLL(x, dense).item, accuracy: 1e-5)
+        checkGradients([x]) { multinomialNLL(x, t) }
+        let (_, gs) = valueAndGrad(wrt: [x]) { multinomialNLL(x, t) * 3 }
+        let (_, gd) = valueAndGrad(wrt: [x]) { multinomialNLL(x, dense) * 3 }
+        assertClose(gs[0]!.scalars, gd[0]!.scalars)
+        // A large batch runs in parallel chunks and still agrees.
+        let big = randn([300, 200], seed: 148)
+        var bt = SparseRows(columnCount: 200)
+        var rng = SeededRandom(seed: 3)
+        for _ in 0..<300 { let c = (0..<5).map { _ in Int32(rng.nextInt(200)) }; bt.appendRow(columns: c, values: [1, 1, 1, 1, 1]) }
+        XCTAssertEqual(multinomialNLL(big, bt).item, multinomialNLL(big, bt.dense()).item, accuracy: 1e-3)
+        let (_, bs) = valueAndGrad(wrt: [big]) { multinomialNLL(big, bt) }
+        let (_, bd) = valueAndGrad(wrt: [big]) { multinomialNLL(big, bt.dense()) }
+        assertClose(bs[0]!.scalars, bd[0]!.scalars, tol: 1e-4)
+    }
+
     func testHuberAndMSE() {
         let p = randn([10], seed: 48, std: 2), t = randn([10], seed: 49)
         checkGradients([p, t]) { huberLoss(p, t, delta: 0.7) }

@@ -16,6 +16,28 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual(layer.namedParameters().map { $0.0 }, ["weight", "bias"])
     }
 
+    func testFrozenModulePassesGradientsThroughButGetsNone() {
+        let first = Linear(4, 3, seed: 1), second = Linear(3, 2, seed: 2)
+        let x = randn([5, 4], seed: 3)
+        second.freeze()
+        XCTAssertEqual(second.trainableParameters().count, 0)
+        let (_, frozen) = valueAndGrad(wrt: first.trainableParameters().map(\.1) + second.namedParameters().map(\.1)) {
+            sum(second(tanh(first(x))))
+        }
+        XCTAssertNotNil(frozen[0], "the layer below a frozen one still learns")
+        second.freeze(false)
+        XCTAssertEqual(second.trainableParameters().count, 2)
+        // valueAndGrad over the model's trainable parameters leaves the frozen part out.
+        final class Pair: Module { let a: Linear, b: Linear; init(_ a: Linear, _ b: Linear) { self.a = a; self.b = b } }
+        let model = Pair(first, second)
+        model.b.freeze()
+        let (_, grads) = valueAndGrad(model) { m in sum(m.b(tanh(m.a(x)))) }
+        XCTAssertEqual(grads.names, ["a.bias", "a.weight"])
+        model.b.freeze(false)
+        let (_, all) = valueAndGrad(model) { m in sum(m.b(tanh(m.a(x)))) }
+        XCTAssertEqual(all.names, ["a.bias", "a.weight", "b.bias", "b.weight"])
+    }
+
     func testEmbedding() {
         let emb = Embedding(7, 3, seed: 3)
         let idx = IndexTensor([1, 6, 1, 2])

@@ -126,6 +126,60 @@ final class OpsGradientTests: XCTestCase {
         assertClose(linear(x, weight: w, bias: b).scalars, (matmul(x, w, transposeB: true) + b).scalars)
     }
 
+    func testSparseLinearMatchesDenseAndHasGradients() {
+        // Rows of different lengths, an empty row, a repeated column and columns never used.
+        var x = SparseRows(columnCount: 7)
+        x.appendRow(columns: [0, 3, 6], values: [0.5, -1.25, 2])
+        x.appendRow(columns: [], values: [])
+        x.appendRow(columns: [3, 3, 1], values: [1, 0.5, -0.75])
+        x.appendRow(columns: [5], values: [1.5])
+        XCTAssertEqual(x.rowCount, 4)
+        XCTAssertEqual(x.nonZeroCount, 7)
+        let dense = x.dense()
+        XCTAssertEqual(dense[2, 3], 1.5)
+        XCTAssertEqual(dense[1, 4], 0)
+        let w = randn([5, 7], seed: 40), b = randn([5], seed: 41)
+        assertClose(sparseLinear(x, weight: w, bias: b).scalars, linear(dense, weight: w, bias: b).scalars)
+        assertClose(sparseLinear(x, weight: w).scalars, linear(dense, weight: w).scalars)
+        checkGradients([w, b]) { sparseLinear(x, weight: w, bias: b) }
+        // The gradients equal the dense layer's, element for element.
+        let (_, gs) = valueAndGrad(wrt: [w, b]) { sum(sparseLinear(x, weight: w, bias: b) * randn([4, 5], seed: 42)) }
+        let (_, gd) = valueAndGrad(wrt: [w, b]) { sum(linear(dense, weight: w, bias: b) * randn([4, 5], seed: 42)) }
+        assertClose(gs[0]!.scalars, gd[0]!.scalars)
+        assertClose(gs[1]!.scalars, gd[1]!.scalars)
+    }
+
+    func testSparseLinearLargeBatchAgreesWithDenseAcrossThreads() {
+        // Large enough to run in parallel chunks (forward rows, backward columns, tiled transposes).
+        var rng = SeededRandom(seed: 5)
+        var x = SparseRows(columnCount: 300)
+        for _ in 0..<200 {
+            let cols = (0..<(1 + rng.nextInt(30))).map { _ in Int32(rng.nextInt(300)) }
+            x.appendRow(columns: cols, values: cols.map { _ in rng.nextGaussian() })
+        }
+        let w = randn([70, 300], seed: 43), b = randn([70], seed: 44), weights = randn([200, 70], seed: 45)
+        let dense = x.dense()
+        assertClose(sparseLinear(x, weight: w, bias: b).scalars, linear(dense, weight: w, bias: b).scalars, tol: 1e-4)
+        let (_, gs) = valueAndGrad(wrt: [w, b]) { sum(sparseLinear(x, weight: w, bias: b) * weights) }
+        let (_, gd) = valueAndGrad(wrt: [w, b]) { sum(linear(dense, weight: w, bias: b) * weights) }
+        assertClose(gs[0]!.scalars, gd[0]!.scalars, tol: 1e-4)
+        assertClose(gs[1]!.scalars, gd[1]!.scalars, tol: 1e-4)
+    }
+
+    func testSparseDropoutKeepsAboutOneMinusPAndScales() {
+        var x = SparseRows(columnCount: 50)
+        for r in 0..<100 { x.appendRow(columns: (0..<50).map { Int32($0) }, values: [Float](repeating: Float(r % 3 + 1), count: 50)) }
+        let d = x.dropout(probability: 0.4, seed: 9)
+        XCTAssertEqual(d.rowCount, 100)
+        let kept = Double(d.nonZeroCount) / Double(x.nonZeroCount)
+        XCTAssertEqual(kept, 0.6, accuracy: 0.03)
+        // Every kept entry is its original value / (1 - p); expectation is preserved.
+        for r in 0..<100 {
+            for p in d.offsets[r]..<d.offsets[r + 1] { XCTAssertEqual(d.values[p], Float(r % 3 + 1) / 0.6, accuracy: 1e-5) }
+        }
+        XCTAssertEqual(x.dropout(probability: 0, seed: 9).nonZeroCount, x.nonZeroCount)
+    }
+
     func testShapeOps() {
         let x = randn([2, 3, 4], seed: 17)
         checkGradients([x]) { x.reshaped([6, -1]) }

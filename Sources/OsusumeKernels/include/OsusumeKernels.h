@@ -69,6 +69,8 @@ void osk_adamw(float *p, const float *g, float *m, float *v, long n, float lr, f
 
 /// Σ x[i]² in double precision.
 double osk_sum_squares(const float *x, long n);
+/// y[0..w) += Σ_p vals[p] · table[idx[p]·ld + (0..w)] (a sparse row times the rows of a dense matrix).
+void osk_sparse_gather_axpy(const float *vals, const int32_t *idx, long n, const float *table, long ld, float *y, long w);
 
 #ifdef __cplusplus
 }
