@@ -22,6 +22,9 @@ public final class SASRec: EpochTrainable {
         public var activation = "gelu"
         /// Pre-LN blocks with a final layer norm (true) or post-LN blocks with an input norm.
         public var normFirst = true
+        /// The original SASRec code's blocks instead (overrides `normFirst`): attention queries
+        /// normalised, keys and values not, residuals taken from the normalised inputs, a final norm.
+        public var queryNorm = false
         /// Learned position embeddings.
         public var positions = true
         /// Multiply item embeddings by √dim at the input, as the original SASRec.
@@ -70,7 +73,8 @@ public final class SASRec: EpochTrainable {
                                heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
                                activation: try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
                                usePositions: config.positions, genreMatrix: genreMatrix,
-                               inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1)
+                               inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1,
+                               queryNorm: config.queryNorm)
     }
 
     public func fit(_ data: TrainingData) throws {

@@ -108,17 +108,18 @@ final class SequenceEncoder: Module {
     let _genreMatrix: Tensor?
 
     init(tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
-         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1) {
+         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1,
+         queryNorm: Bool = false) {
         items = Embedding(tokens, dim, std: 0.02)
         self.inputScale = inputScale
         positions = usePositions ? Embedding(maxLength, dim, std: 0.02) : nil
         genres = genreMatrix.map { Embedding($0.shape[1], dim, std: 0.02) }
         self.blocks = (0..<blocks).map { _ in
             TransformerBlock(dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: activation,
-                             normFirst: normFirst)
+                             normFirst: normFirst, queryNorm: queryNorm)
         }
-        finalNorm = normFirst ? LayerNorm(dim) : nil
-        inputNorm = normFirst ? nil : LayerNorm(dim)
+        finalNorm = normFirst || queryNorm ? LayerNorm(dim) : nil
+        inputNorm = normFirst || queryNorm ? nil : LayerNorm(dim)
         self.dropout = Dropout(dropout)
         _genreMatrix = genreMatrix
     }

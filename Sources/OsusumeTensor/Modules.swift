@@ -211,7 +211,8 @@ public final class FeedForward: Module {
 
 /// A Transformer encoder block. Pre-LN (`normFirst`, the default):
 /// x + drop(attn(ln1(x))), then + drop(ff(ln2(·))). Post-LN: ln1(x + drop(attn(x))), then
-/// ln2(· + drop(ff(·))).
+/// ln2(· + drop(ff(·))). Query-norm (`queryNorm`, the original SASRec code's layout):
+/// q = ln1(x), h = q + drop(attn(q over keys and values x)), n = ln2(h), then n + drop(ff(n)).
 public final class TransformerBlock: Module {
     public let attention: MultiHeadAttention
     public let feedForward: FeedForward
@@ -220,9 +221,11 @@ public final class TransformerBlock: Module {
     public let dropout1: Dropout
     public let dropout2: Dropout
     public let normFirst: Bool
+    public let queryNorm: Bool
 
     public init(dim: Int, heads: Int, hidden: Int, dropout: Float = 0, activation: Activation = .gelu,
-                normFirst: Bool = true) {
+                normFirst: Bool = true, queryNorm: Bool = false) {
+        self.queryNorm = queryNorm
         attention = MultiHeadAttention(dim: dim, heads: heads)
         feedForward = FeedForward(dim: dim, hidden: hidden, activation: activation, dropout: dropout)
         norm1 = LayerNorm(dim)
@@ -233,6 +236,11 @@ public final class TransformerBlock: Module {
     }
 
     public func callAsFunction(_ x: Tensor, causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+        if queryNorm {
+            let q = norm1(x)
+            let n = norm2(q + dropout1(attention(q, keys: x, values: x, causal: causal, keyPadding: keyPadding)))
+            return n + dropout2(feedForward(n))
+        }
         if normFirst {
             let h = x + dropout1(attention(norm1(x), causal: causal, keyPadding: keyPadding))
             return h + dropout2(feedForward(norm2(h)))

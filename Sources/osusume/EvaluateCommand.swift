@@ -27,6 +27,8 @@ struct EvaluateCommand: ParsableCommand {
     var checkpoints: String?
     @Option(help: "Write an HTML report (metric table, charts, training curve) to this file.")
     var report: String?
+    @Option(name: .customLong("model-seed"), help: "Seed of the model's initialisation and shuffling (default: the split seed), to repeat a fit on the same split.")
+    var modelSeed: UInt64?
 
     func run() throws {
         global.apply()
@@ -43,7 +45,7 @@ struct EvaluateCommand: ParsableCommand {
         options.ks = try parseKs(k)
         options.evaluationProtocol = try EvaluationProtocol(parsing: evaluationProtocol)
         options.showProgress = !global.quiet
-        let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: splitOptions.splitSeed,
+        let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: modelSeed ?? splitOptions.splitSeed,
                                         checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         if let save {
             var summarySet = dataset
@@ -74,6 +76,7 @@ struct EvaluateCommand: ParsableCommand {
                 "protocol": r.evaluationProtocol,
                 "protocol_explanation": r.protocolExplanation,
                 "model": type(of: m).kind,
+                "model_seed": modelSeed ?? splitOptions.splitSeed,
                 "config": m.configDictionary,
                 "cases": r.cases,
                 "metrics": r.metrics,
@@ -85,7 +88,7 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             print("\(dataset.name): \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (filters: \(dataOptions.filterDescription))")
             print("split: \(split.name); protocol: \(r.protocolExplanation); \(r.cases) test users")
-            print("model: \(type(of: m).kind) \(configString(m.configDictionary))")
+            print("model: \(type(of: m).kind) \(configString(m.configDictionary))\(modelSeed.map { " (model seed \($0))" } ?? "")")
             print("")
             print(metricsTable([(type(of: m).kind, r)], ks: r.ks))
             print("")
