@@ -24,8 +24,9 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
         public var hiddenDims: [Int] = [600, 200]
         /// Fraction of each profile removed from the input per step (the denoising target).
         public var holdOut: Double = 0.25
-        /// Standard deviation of the Gaussian noise added at the bottleneck while training.
-        public var bottleneckNoise: Double = 0.5
+        /// Standard deviation of the Gaussian noise added at the bottleneck while training. With
+        /// the tanh code (in [−1, 1]) 1 ranked best on ml-100k (0 → 1.5 swept, docs/autoencoders.md).
+        public var bottleneckNoise: Double = 1
         /// Activation of the hidden layers (relu, gelu, swish, tanh or sigmoid). tanh, as
         /// Multi-VAE: swish ranked clearly lower on every data set measured (docs/autoencoders.md).
         public var activation = "tanh"

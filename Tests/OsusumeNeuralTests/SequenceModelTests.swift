@@ -66,7 +66,15 @@ final class SequenceModelTests: XCTestCase {
 
     func testSASRecPostLNWithoutPositionsLearns() throws {
         let data = SequencePlantedData()
-        let model = try make("sasrec", ["normFirst": "false", "positions": "false", "activation": "relu"])
+        let model = try make("sasrec", ["queryNorm": "false", "normFirst": "false", "positions": "false", "activation": "relu"])
+        let hr = try hr10(model, data)
+        XCTAssertGreaterThan(hr, 0.6)
+        try assertRoundTrip(model, data)
+    }
+
+    func testSASRecPreLNWithGELULearns() throws {
+        let data = SequencePlantedData()
+        let model = try make("sasrec", ["queryNorm": "false", "normFirst": "true", "activation": "gelu"])
         let hr = try hr10(model, data)
         XCTAssertGreaterThan(hr, 0.6)
         try assertRoundTrip(model, data)

@@ -82,6 +82,13 @@ final class ModuleTests: XCTestCase {
             let x = randn([2, 5, 8], seed: 9)
             check(block, [x]) { block(x, causal: true) }
         }
+        // The original SASRec layout: normalised queries over raw keys and values.
+        let sasrec = TransformerBlock(dim: 8, heads: 2, hidden: 12, dropout: 0, queryNorm: true)
+        let x = randn([2, 5, 8], seed: 10)
+        check(sasrec, [x]) { sasrec(x, causal: true, keyPadding: [false, true, true, true, true, true, true, true, true, true]) }
+        let q = sasrec.norm1(x)
+        let n = sasrec.norm2(q + sasrec.attention(q, keys: x, values: x, causal: true))
+        assertClose(sasrec(x, causal: true).scalars, (n + sasrec.feedForward(n)).scalars)
         let block = TransformerBlock(dim: 8, heads: 2, hidden: 12)
         let names = block.namedParameters().map { $0.0 }
         XCTAssertTrue(names.contains("attention.output.weight"))

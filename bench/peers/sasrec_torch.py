@@ -71,8 +71,28 @@ def batches(lengths, batch, rng):
     return out
 
 
+class QueryNormBlock(nn.Module):
+    """The original SASRec code's block: q = LN(x); h = q + attn(q, x, x); n = LN(h); n + FF(n)."""
+
+    def __init__(self, dim, heads, ff, dropout, activation):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.drop1 = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, ff), nn.ReLU() if activation == "relu" else nn.GELU(),
+                                nn.Dropout(dropout), nn.Linear(ff, dim))
+        self.drop2 = nn.Dropout(dropout)
+
+    def forward(self, x, src_mask=None, src_key_padding_mask=None):
+        q = self.norm1(x)
+        a, _ = self.attn(q, x, x, attn_mask=src_mask, key_padding_mask=src_key_padding_mask, need_weights=False)
+        n = self.norm2(q + self.drop1(a))
+        return n + self.drop2(self.ff(n))
+
+
 class SASRec(nn.Module):
-    def __init__(self, tokens, max_len, dim, blocks, heads, ff, dropout, scale=True):
+    def __init__(self, tokens, max_len, dim, blocks, heads, ff, dropout, scale=True, query_norm=False, activation="gelu"):
         super().__init__()
         self.scale = math.sqrt(dim) if scale else 1.0
         self.items = nn.Embedding(tokens, dim)
@@ -81,7 +101,8 @@ class SASRec(nn.Module):
         nn.init.normal_(self.pos.weight, std=0.02)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList([
-            nn.TransformerEncoderLayer(dim, heads, ff, dropout, activation="gelu", batch_first=True, norm_first=True)
+            QueryNormBlock(dim, heads, ff, dropout, activation) if query_norm else
+            nn.TransformerEncoderLayer(dim, heads, ff, dropout, activation=activation, batch_first=True, norm_first=True)
             for _ in range(blocks)])
         self.norm = nn.LayerNorm(dim)
         self.max_len = max_len
@@ -144,6 +165,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-eval", action="store_true")
     ap.add_argument("--no-scale", action="store_true", help="do not multiply item embeddings by sqrt(dim) at the input")
+    ap.add_argument("--query-norm", action="store_true", help="the original SASRec code's blocks (as Osusume's queryNorm=true)")
+    ap.add_argument("--activation", default="gelu", choices=["gelu", "relu"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -151,7 +174,8 @@ def main():
     seqs, n = load(a.data)
     train = [s[:-2] for s in seqs]
     win = windows(train, a.max_len + 1, a.max_len)
-    model = SASRec(n + 1, a.max_len, a.dim, a.blocks, a.heads, a.ff, a.dropout, scale=not a.no_scale)
+    model = SASRec(n + 1, a.max_len, a.dim, a.blocks, a.heads, a.ff, a.dropout, scale=not a.no_scale,
+                   query_norm=a.query_norm, activation=a.activation)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     curve = []
     step_times = []
