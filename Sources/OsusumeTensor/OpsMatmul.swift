@@ -172,13 +172,17 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
             gemm(.transpose, .none, m: outF, n: inF, k: rows, a: g.data, lda: outF, b: x.data, ldb: inF, c: dw.data, ldc: inF)
             accumulateGrad(weight, dw, owned: true)
         }
-        if let bias, bias.requiresGrad {
-            let db = Tensor(uninitialized: bias.shape)
-            columnSums(g.data, rows: rows, cols: outF, into: db.data)
-            accumulateGrad(bias, db, owned: true)
-        }
+        if let bias { accumulateBiasGrad(bias, g, rows: rows, cols: outF) }
     }
     return out
+}
+
+/// The gradient of a bias added to every row of a [rows, cols] output: the column sums of `g`.
+func accumulateBiasGrad(_ bias: Tensor, _ g: Tensor, rows: Int, cols: Int) {
+    guard bias.requiresGrad else { return }
+    let db = Tensor(uninitialized: bias.shape)
+    columnSums(g.data, rows: rows, cols: cols, into: db.data)
+    accumulateGrad(bias, db, owned: true)
 }
 
 /// Several linear maps of the same input side by side: [x·W₁ᵀ + b₁, x·W₂ᵀ + b₂, …] along the last

@@ -147,11 +147,7 @@ public func sparseLinear(_ x: SparseRows, weight: Tensor, bias: Tensor? = nil) -
             }
             accumulateGrad(weight, dw, owned: true)
         }
-        if let bias, bias.requiresGrad {
-            let db = Tensor(uninitialized: bias.shape)
-            columnSums(g.data, rows: rows, cols: outF, into: db.data)
-            accumulateGrad(bias, db, owned: true)
-        }
+        if let bias { accumulateBiasGrad(bias, g, rows: rows, cols: outF) }
     }
     return out
 }
