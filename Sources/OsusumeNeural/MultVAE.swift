@@ -21,6 +21,9 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         public var betaCap: Double = 0.2
         /// Updates over which β grows linearly from 0 to `betaCap` (Liang et al.: 200,000).
         public var annealSteps: Int = 200_000
+        /// Standard deviation of the reparameterisation noise ε in z = μ + ε·σ while training
+        /// (1 in Liang et al.; RecBole 1.2.1's MultiVAE draws ε with 0.01).
+        public var epsilonStd: Double = 1
         public var learningRate: Double = 1e-3
         public var weightDecay: Double = 0
         /// Users per step.
@@ -59,6 +62,7 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
             throw OsusumeError.invalidArgument("multivae: hiddenDims must be positive widths, got \(config.hiddenDims)")
         }
         guard (0..<1).contains(config.dropout) else { throw OsusumeError.invalidArgument("multivae: dropout must be in [0, 1)") }
+        guard config.epsilonStd >= 0 else { throw OsusumeError.invalidArgument("multivae: epsilonStd must be ≥ 0") }
         itemCount = data.log.itemCount
         Engine.seed(data.seed)
         rng = SeededRandom(seed: data.seed ^ 0x7AE)
@@ -82,7 +86,7 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
             let x = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: true)
             let target = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: false)
             let b = beta
-            let noise = Tensor.randomNormal([users.count, network.latent], seed: rng.next())
+            let noise = Tensor.randomNormal([users.count, network.latent], std: Float(config.epsilonStd), seed: rng.next())
             let (loss, grads) = valueAndGrad(network) { net in
                 let (mu, logVar) = net.encode(x)
                 let z = mu + noise * exp(logVar * 0.5)
