@@ -86,9 +86,12 @@ final class ModuleTests: XCTestCase {
         let sasrec = TransformerBlock(dim: 8, heads: 2, hidden: 12, dropout: 0, queryNorm: true)
         let x = randn([2, 5, 8], seed: 10)
         check(sasrec, [x]) { sasrec(x, causal: true, keyPadding: [false, true, true, true, true, true, true, true, true, true]) }
-        let q = sasrec.norm1(x)
-        let n = sasrec.norm2(q + sasrec.attention(q, keys: x, values: x, causal: true))
+        // Against the unpacked composition (separate projections, unfused attention).
+        let q = sasrec.norm1(x), att = sasrec.attention
+        let a = att.output(scaledDotProductAttention(query: att.query(q), key: att.key(x), value: att.value(x), heads: 2, causal: true))
+        let n = sasrec.norm2(q + a)
         assertClose(sasrec(x, causal: true).scalars, (n + sasrec.feedForward(n)).scalars)
+        assertClose(att(q, keys: x, values: x, causal: true).scalars, a.scalars)
         let block = TransformerBlock(dim: 8, heads: 2, hidden: 12)
         let names = block.namedParameters().map { $0.0 }
         XCTAssertTrue(names.contains("attention.output.weight"))
