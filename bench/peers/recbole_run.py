@@ -297,6 +297,8 @@ def main(argv=None):
     ap.add_argument("--work", default=DEFAULT_WORK)
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     ap.add_argument("--quiet", action="store_true", help="RecBole log level WARNING")
+    ap.add_argument("--show-progress", action="store_true",
+                    help="RecBole's per-batch progress bar during training (to time a long epoch before it ends)")
     ap.add_argument("--pop-as-shipped", action="store_true",
                     help="Pop: keep RecBole 1.2.1's per-batch counting bug (default: count every train interaction)")
     ap.add_argument("--keep-checkpoint", action="store_true", help="keep RecBole's saved .pth in work/saved")
@@ -498,7 +500,7 @@ def main(argv=None):
     stopped = None
     fit_t0[0] = time.time()
     try:
-        trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+        trainer.fit(train_data, valid_data, saved=True, show_progress=args.show_progress)
     except StopTraining as e:
         stopped = str(e)
         logger.info(f"training stopped: {e}")
