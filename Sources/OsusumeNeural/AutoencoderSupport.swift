@@ -36,26 +36,10 @@ struct AutoencoderRows {
 }
 
 enum AutoencoderInput {
-    /// Binary rows [rows.count, itemCount] (1 where an item is in the list), each scaled to unit
-    /// L2 norm when `normalize` (Liang et al.'s input normalisation).
-    static func binary(_ rows: [[Int32]], itemCount: Int, normalize: Bool) -> Tensor {
-        var buf = [Float](repeating: 0, count: rows.count * itemCount)
-        for (r, row) in rows.enumerated() {
-            var n = 0
-            for i in row where i >= 0 && Int(i) < itemCount {
-                if buf[r * itemCount + Int(i)] == 0 { n += 1 }
-                buf[r * itemCount + Int(i)] = 1
-            }
-            if normalize && n > 0 {
-                let v = 1 / Float(n).squareRoot()
-                for i in row where i >= 0 && Int(i) < itemCount { buf[r * itemCount + Int(i)] = v }
-            }
-        }
-        return Tensor(shape: [rows.count, itemCount], scalars: buf)
-    }
-
-    /// The same rows as `binary`, sparse: the input of an autoencoder's first layer, which then
-    /// costs the history length instead of the catalogue size per user.
+    /// Binary rows over `itemCount` columns (1 where an item is in the list, an item listed twice
+    /// counted once), each scaled to unit L2 norm when `normalize` (Liang et al.'s input
+    /// normalisation). Sparse: an autoencoder's first layer then costs the history length
+    /// instead of the catalogue size per user.
     static func sparse(_ rows: [[Int32]], itemCount: Int, normalize: Bool) -> SparseRows {
         var out = SparseRows(columnCount: itemCount)
         // lastRow[i] == r + 1: item i is already in row r (cheaper than a set per row).

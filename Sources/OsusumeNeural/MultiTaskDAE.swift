@@ -160,16 +160,21 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
     private func input(_ lists: [[Int32]], _ ratings: [[Float]?], means: [Float]) -> SparseRows {
         let n = itemCount
         var out = SparseRows(columnCount: 2 * n)
+        // last[i]: the position of item i's last occurrence in the current list, valid where
+        // stamp[i] == r + 1 (one pair of arrays for the whole batch instead of a map per row).
+        var last = [Int](repeating: 0, count: n), stamp = [Int32](repeating: 0, count: n)
         for (r, list) in lists.enumerated() {
-            var last: [Int32: Int] = [:]
+            let mark = Int32(r + 1)
             var order: [Int32] = []
             for (k, i) in list.enumerated() where i >= 0 && Int(i) < n {
-                if last.updateValue(k, forKey: i) == nil { order.append(i) }
+                if stamp[Int(i)] != mark { stamp[Int(i)] = mark; order.append(i) }
+                last[Int(i)] = k
             }
             let v = order.isEmpty ? 0 : 1 / Float(order.count).squareRoot()
             var cols = order, vals = [Float](repeating: v, count: order.count)
             for i in order {
-                if let rs = ratings[r], let k = last[i], k < rs.count, !rs[k].isNaN {
+                let k = last[Int(i)]
+                if let rs = ratings[r], k < rs.count, !rs[k].isNaN {
                     cols.append(Int32(n) + i)
                     vals.append((rs[k] - means[r] - itemBias[Int(i)]) / ratingScale)
                 }

@@ -29,9 +29,6 @@ public final class SASRec: EpochTrainable {
         public var normFirst = true
         /// Learned position embeddings.
         public var positions = true
-        /// Standard deviation of a normal initialisation of the blocks' linear layers (0: the
-        /// engine's uniform ±1/√fan-in).
-        public var linearInitStd = 0.0
         /// Multiply item embeddings by √dim at the input, as the original SASRec.
         public var scaleEmbeddings = true
         /// "ce" (full softmax over all items), "bce" (one sampled negative per position, the
@@ -79,7 +76,7 @@ public final class SASRec: EpochTrainable {
                                activation: try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
                                usePositions: config.positions, genreMatrix: genreMatrix,
                                inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1,
-                               queryNorm: config.queryNorm, linearInitStd: Float(config.linearInitStd))
+                               queryNorm: config.queryNorm)
     }
 
     public func fit(_ data: TrainingData) throws {

@@ -109,7 +109,7 @@ final class SequenceEncoder: Module {
 
     init(tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
          activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1,
-         queryNorm: Bool = false, linearInitStd: Float = 0) {
+         queryNorm: Bool = false) {
         items = Embedding(tokens, dim, std: 0.02)
         self.inputScale = inputScale
         positions = usePositions ? Embedding(maxLength, dim, std: 0.02) : nil
@@ -117,18 +117,6 @@ final class SequenceEncoder: Module {
         self.blocks = (0..<blocks).map { _ in
             TransformerBlock(dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: activation,
                              normFirst: normFirst, queryNorm: queryNorm)
-        }
-        if linearInitStd > 0 {
-            // N(0, std²) weights and zero biases in every block's linear layers (the original
-            // SASRec code's initialisation) instead of the engine's uniform ±1/√fan-in.
-            var rng = SeededRandom(seed: Engine.nextSeed())
-            for block in self.blocks {
-                for layer in [block.attention.query, block.attention.key, block.attention.value, block.attention.output,
-                              block.feedForward.linear1, block.feedForward.linear2] {
-                    layer.weight.withUnsafeMutableBufferPointer { w in for i in 0..<w.count { w[i] = rng.nextGaussian() * linearInitStd } }
-                    layer.bias?.withUnsafeMutableBufferPointer { b in for i in 0..<b.count { b[i] = 0 } }
-                }
-            }
         }
         finalNorm = normFirst || queryNorm ? LayerNorm(dim) : nil
         inputNorm = normFirst || queryNorm ? nil : LayerNorm(dim)
