@@ -117,6 +117,7 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
             throw OsusumeError.invalidArgument("multitaskdae: hiddenDims must be positive widths, got \(config.hiddenDims)")
         }
         guard (0..<1).contains(config.holdOut) else { throw OsusumeError.invalidArgument("multitaskdae: holdOut must be in [0, 1)") }
+        guard config.bottleneckNoise >= 0 else { throw OsusumeError.invalidArgument("multitaskdae: bottleneckNoise must be ≥ 0, got \(config.bottleneckNoise)") }
         itemCount = data.log.itemCount
         Engine.seed(data.seed)
         rng = SeededRandom(seed: data.seed ^ 0x3DAE)

@@ -59,6 +59,16 @@ final class AutoencoderTests: XCTestCase {
         print("planted NDCG@10: popularity \(pop), \(results)")
     }
 
+    func testOutOfRangeNoiseSettingsAreRefusedByName() throws {
+        let data = AutoencoderPlantedData(users: 50, seed: 9)
+        for (kind, key) in [("multivae", "epsilonStd"), ("multitaskdae", "bottleneckNoise")] {
+            let model = try ModelRegistry.make(kind, settings: [key: "-1", "epochs": "1"])
+            XCTAssertThrowsError(try model.fit(TrainingData(log: data.log))) { e in
+                XCTAssertTrue("\(e)".contains(key), "\(kind): \(e)")
+            }
+        }
+    }
+
     func testMultVAEAnnealsBetaToCap() throws {
         var c = MultVAE.Config()
         c.hiddenDims = [16, 4]; c.epochs = 3; c.batchSize = 50; c.annealSteps = 10; c.betaCap = 0.3
