@@ -19,10 +19,11 @@ public struct ExperimentResult {
 public enum Experiment {
     /// Fits `model` on `split.train` and evaluates it on `split.test` with `options`.
     /// Models that stop early receive a validation callback (NDCG@10 on `split.validation`,
-    /// full ranking) through `TrainingData.validate`.
+    /// full ranking) through `TrainingData.validate`. With `alreadyFitted` the model (loaded
+    /// from a save of the same split's fit; the caller checks that) is only evaluated.
     public static func run(_ model: any Recommender, dataset: Dataset, split: SplitResult,
                            options: EvaluationOptions, seed: UInt64 = 42,
-                           checkpointDirectory: URL? = nil) throws -> ExperimentResult {
+                           checkpointDirectory: URL? = nil, alreadyFitted: Bool = false) throws -> ExperimentResult {
         if !model.canScoreNewUsers {
             let counts = split.train.userCounts()
             let unseen = (split.test + split.validation).filter { Int($0.user) >= counts.count || counts[Int($0.user)] == 0 }.count
@@ -45,7 +46,7 @@ public enum Experiment {
             },
             checkpointDirectory: checkpointDirectory, seed: seed)
         let t0 = Date(), c0 = processCPUSeconds()
-        try model.fit(training)
+        if !alreadyFitted { try model.fit(training) }
         let fitSeconds = Date().timeIntervalSince(t0), c1 = processCPUSeconds()
         let report = try evaluator.evaluate(model, cases: split.test, label: "evaluate \(type(of: model).kind)")
         var ratings: RatingReport?

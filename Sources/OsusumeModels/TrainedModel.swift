@@ -141,6 +141,15 @@ public final class TrainedModel {
         }
     }
 
+    /// Throws unless this model was fitted on exactly `log` (same interactions, same item and
+    /// user index space): evaluating a saved model is only honest on the split it was fitted on.
+    public func requireFitted(on log: InteractionLog) throws {
+        let here = FittedDataSummary.fingerprint(log)
+        guard manifest.dataset.fingerprint == here, itemIDs.ids == log.itemIDs.ids, userIDs.ids == log.userIDs.ids else {
+            throw OsusumeError.invalidArgument("this \(manifest.kind) model was fitted on other data (training fingerprint \(manifest.dataset.fingerprint), this split's training part \(here)): evaluate a saved model only with the data, filters and split it was saved from")
+        }
+    }
+
     public static func load(from url: URL) throws -> TrainedModel {
         let fm = FileManager.default
         var isDir: ObjCBool = false

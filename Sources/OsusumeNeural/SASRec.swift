@@ -29,6 +29,9 @@ public final class SASRec: EpochTrainable {
         public var normFirst = true
         /// Learned position embeddings.
         public var positions = true
+        /// Number positions from the first item of each window (true) or back from its last item
+        /// (false, the original SASRec's left-padded numbering).
+        public var positionsFromStart = false
         /// Multiply item embeddings by √dim at the input, as the original SASRec.
         public var scaleEmbeddings = true
         /// "ce" (full softmax over all items), "bce" (one sampled negative per position, the
@@ -122,7 +125,8 @@ public final class SASRec: EpochTrainable {
 
     /// One optimisation step on a batch of windows; returns the loss.
     func step(_ net: SequenceEncoder, _ optimizer: Adam, _ batch: [SequenceWindow], _ rng: inout SeededRandom) -> Float {
-        let inputs = PaddedBatch(batch.map { Array($0.tokens.dropLast()) }, maxLength: config.maxLength)
+        let inputs = PaddedBatch(batch.map { Array($0.tokens.dropLast()) }, maxLength: config.maxLength,
+                                 fromStart: config.positionsFromStart)
         let length = inputs.length
         // Targets aligned with the left-padded inputs; -100 where there is no target.
         var targets = [Int32](repeating: -100, count: batch.count * length)
@@ -187,11 +191,11 @@ public final class SASRec: EpochTrainable {
         guard let net else { fatalError("sasrec: score before fit or restore") }
         net.eval()
         let table = net.table()
-        let n = itemCount, maxLength = config.maxLength
+        let n = itemCount, maxLength = config.maxLength, fromStart = config.positionsFromStart
         SequenceSupport.score(queries, itemCount: n,
                               window: { SequenceSupport.tokens($0, itemCount: n, limit: maxLength) },
                               lastHidden: { rows in
-                                  let batch = PaddedBatch(rows, maxLength: maxLength)
+                                  let batch = PaddedBatch(rows, maxLength: maxLength, fromStart: fromStart)
                                   let h = net(batch, table: table, causal: true)
                                   return gatherRows(h, (0..<rows.count).map { Int32($0 * batch.length + batch.length - 1) })
                               },

@@ -70,7 +70,10 @@ struct PaddedBatch {
     var count: Int
 
     /// Left-pads `rows` to the longest one (at least 1). Each row must hold ≤ `maxLength` tokens.
-    init(_ rows: [[Int32]], maxLength: Int) {
+    /// Positions count back from the window's end (the last token is `maxLength − 1`, as the
+    /// original SASRec) or, with `fromStart`, forward from each row's first token (as a
+    /// right-padded batch numbers them), which tells the model how far into the window it is.
+    init(_ rows: [[Int32]], maxLength: Int, fromStart: Bool = false) {
         let length = max(1, rows.map(\.count).max() ?? 1)
         precondition(length <= maxLength)
         var tok = [Int32](repeating: 0, count: rows.count * length)
@@ -79,9 +82,16 @@ struct PaddedBatch {
             let pad = length - row.count
             for (j, t) in row.enumerated() { tok[r * length + pad + j] = t; keep[r * length + pad + j] = true }
         }
-        let first = Int32(maxLength - length)
         var pos = [Int32](repeating: 0, count: rows.count * length)
-        for r in 0..<rows.count { for j in 0..<length { pos[r * length + j] = first + Int32(j) } }
+        if fromStart {
+            for (r, row) in rows.enumerated() {
+                let pad = length - row.count
+                for j in 0..<row.count { pos[r * length + pad + j] = Int32(j) }
+            }
+        } else {
+            let first = Int32(maxLength - length)
+            for r in 0..<rows.count { for j in 0..<length { pos[r * length + j] = first + Int32(j) } }
+        }
         self.tokens = IndexTensor(tok, shape: [rows.count, length])
         self.positions = IndexTensor(pos, shape: [rows.count, length])
         self.keep = keep

@@ -15,6 +15,8 @@ public struct EngineBenchmarkOptions: Codable, Sendable {
     /// Rows of the item table (row 0 is padding) and size of the softmax.
     public var items = 3416
     public var dropout: Float = 0.2
+    /// Rows per chunk of the full cross-entropy.
+    public var ceChunkRows = 128
     public var seed: UInt64 = 1
     public init() {}
 }
@@ -60,6 +62,7 @@ final class BenchmarkSASRec: Module {
     let norm: LayerNorm
     let dropout: Dropout
     let dim: Int
+    let ceChunkRows: Int
 
     init(_ o: EngineBenchmarkOptions) {
         items = Embedding(o.items, o.dim, std: 0.02, seed: o.seed)
@@ -70,12 +73,13 @@ final class BenchmarkSASRec: Module {
         norm = LayerNorm(o.dim)
         dropout = Dropout(o.dropout)
         dim = o.dim
+        ceChunkRows = o.ceChunkRows
     }
 
     func loss(_ seqs: IndexTensor, _ positionIDs: IndexTensor, _ targets: IndexTensor) -> Tensor {
         var h = dropout(items(seqs) * Float(dim).squareRoot() + positions(positionIDs))
         for block in blocks { h = block(h, causal: true) }
-        return chunkedCrossEntropy(hidden: norm(h), weight: items.weight, targets: targets)
+        return chunkedCrossEntropy(hidden: norm(h), weight: items.weight, targets: targets, chunkRows: ceChunkRows)
     }
 }
 

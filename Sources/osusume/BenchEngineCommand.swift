@@ -30,13 +30,15 @@ struct BenchEngineCommand: ParsableCommand {
     var items = 3416
     @Option(help: "Dropout probability.")
     var dropout: Float = 0.2
+    @Option(name: .customLong("ce-chunk"), help: "Rows per chunk of the full cross-entropy.")
+    var ceChunk = 128
     @Flag(help: "Print the report as JSON on standard output.")
     var json = false
 
     func run() throws {
         var o = EngineBenchmarkOptions()
         o.threads = threads; o.steps = steps; o.warmup = warmup; o.batch = batch; o.length = length
-        o.dim = dim; o.heads = heads; o.blocks = blocks; o.items = items; o.dropout = dropout
+        o.dim = dim; o.heads = heads; o.blocks = blocks; o.items = items; o.dropout = dropout; o.ceChunkRows = ceChunk
         guard threads > 0, steps > 0, batch > 0, length > 0, items > 1, dim % heads == 0 else {
             throw ValidationError("threads, steps, batch, length must be positive, items > 1, and dim divisible by heads")
         }

@@ -15,7 +15,9 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var splitOptions: SplitOptions
     @Option(help: "Model: \(ModelRegistry.names.joined(separator: ", ")).")
-    var model: String
+    var model: String?
+    @Option(help: "Evaluate a model saved by `evaluate --save` on the same data, filters and split, without fitting it again (e.g. under another protocol).")
+    var load: String?
     @OptionGroup var settings: ModelSettings
     @Option(name: .customLong("protocol"), help: "full (default), uniform-N or popular-N (sampled negatives).")
     var evaluationProtocol = "full"
@@ -32,8 +34,16 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
+        guard (model == nil) != (load == nil) else { throw ValidationError("give either --model (fit and evaluate) or --load (evaluate a saved fit)") }
+        if load != nil {
+            guard try settings.dictionary().isEmpty, checkpoints == nil, save == nil, modelSeed == nil else {
+                throw ValidationError("--load evaluates a saved model as it is: --set, --checkpoints, --save and --model-seed do not apply")
+            }
+        }
         // Check the model and its settings before spending time on the data.
-        let m = try ModelRegistry.make(model, settings: settings.dictionary())
+        let saved = try load.map { try TrainedModel.load(from: URL(fileURLWithPath: $0)) }
+        let m: any Recommender
+        if let saved { m = saved.model } else { m = try ModelRegistry.make(model!, settings: settings.dictionary()) }
         let tLoad = Date()
         let dataset = try dataOptions.load()
         let loadSeconds = Date().timeIntervalSince(tLoad)
@@ -41,12 +51,13 @@ struct EvaluateCommand: ParsableCommand {
         let tSplit = Date()
         let split = try splitter.split(dataset.log)
         let splitSeconds = Date().timeIntervalSince(tSplit)
+        try saved?.requireFitted(on: split.train)
         var options = EvaluationOptions()
         options.ks = try parseKs(k)
         options.evaluationProtocol = try EvaluationProtocol(parsing: evaluationProtocol)
         options.showProgress = !global.quiet
         let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: modelSeed ?? splitOptions.splitSeed,
-                                        checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
+                                        checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) }, alreadyFitted: saved != nil)
         if let save {
             var summarySet = dataset
             summarySet.log = split.train

@@ -27,4 +27,30 @@ final class BundledDataTests: XCTestCase {
         XCTAssertEqual(ndcg["pop"]!, 0.0188, accuracy: 0.0005)
         XCTAssertGreaterThan(ndcg["ease"]!, ndcg["pop"]! * 1.5)
     }
+
+    /// `evaluate --save` then `evaluate --load`: the saved fit scores exactly as the fresh one,
+    /// and a saved model refuses a split it was not fitted on.
+    func testSavedFitEvaluatesAsTheFreshOneOnlyOnItsSplit() throws {
+        ProgressReporter.quietByDefault = true
+        let dataset = try DatasetLoader.load(path: Self.root.appendingPathComponent("data/ml-latest-small").path)
+        let split = try LeaveOneOutSplit().split(dataset.log)
+        var options = EvaluationOptions(); options.showProgress = false
+        let model = try ModelRegistry.make("pop")
+        let fresh = try Experiment.run(model, dataset: dataset, split: split, options: options)
+        var summarySet = dataset
+        summarySet.log = split.train
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-load-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try TrainedModel(model: model, itemIDs: dataset.log.itemIDs, userIDs: dataset.log.userIDs,
+                         histories: split.train.sequences(), catalog: dataset.catalog,
+                         manifest: ModelManifest(kind: "pop", config: model.configJSON, dataset: FittedDataSummary(summarySet),
+                                                 fitSeconds: fresh.fitSeconds)).save(to: dir)
+        let saved = try TrainedModel.load(from: dir)
+        XCTAssertNoThrow(try saved.requireFitted(on: split.train))
+        let again = try Experiment.run(saved.model, dataset: dataset, split: split, options: options, alreadyFitted: true)
+        XCTAssertEqual(again.report.metrics, fresh.report.metrics)
+        // Another split of the same data (a different training part) is refused.
+        let other = try TemporalSplit().split(dataset.log)
+        XCTAssertThrowsError(try saved.requireFitted(on: other.train))
+    }
 }
