@@ -142,4 +142,17 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(transitions.count, 24)
         XCTAssertTrue(w.allSatisfy { $0.count <= 11 })
     }
+
+    /// Left-padded rows: positions count back from the window's end by default, and from each
+    /// row's first token with `fromStart` (padding slots get 0 and are masked anyway).
+    func testPaddedBatchPositionNumbering() {
+        let rows: [[Int32]] = [[5, 6], [7, 8, 9]]
+        let back = PaddedBatch(rows, maxLength: 4)
+        XCTAssertEqual(back.tokens.values, [0, 5, 6, 7, 8, 9])
+        XCTAssertEqual(back.keep, [false, true, true, true, true, true])
+        XCTAssertEqual(back.positions.values, [1, 2, 3, 1, 2, 3])
+        let start = PaddedBatch(rows, maxLength: 4, fromStart: true)
+        XCTAssertEqual(start.tokens.values, back.tokens.values)
+        XCTAssertEqual(start.positions.values, [0, 0, 1, 0, 1, 2])
+    }
 }

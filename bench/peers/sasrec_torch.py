@@ -5,7 +5,7 @@
 Same as Osusume: tokens 0 = padding, item i = i + 1; histories cut into windows of maxLength + 1
 items (consecutive windows share one item); batches of similar-length windows (sorted within
 pools of 32 batches), left-padded to the batch's longest window; positions counted back from the
-end; embeddings N(0, 0.02²), item embeddings × √dim at the input; pre-LN Transformer blocks (GELU feed-forward of width
+end (or, with --positions-from-start, from each window's first item); embeddings N(0, 0.02²), item embeddings × √dim at the input; pre-LN Transformer blocks (GELU feed-forward of width
 `--ff`, dropout), causal + key-padding masks, final layer norm, full softmax cross-entropy over
 all items with the item table tied as output; Adam (lr 1e-3). Leave-one-out split (last item
 test, second-last validation), full ranking with history items excluded.
@@ -92,8 +92,10 @@ class QueryNormBlock(nn.Module):
 
 
 class SASRec(nn.Module):
-    def __init__(self, tokens, max_len, dim, blocks, heads, ff, dropout, scale=True, query_norm=False, activation="gelu"):
+    def __init__(self, tokens, max_len, dim, blocks, heads, ff, dropout, scale=True, query_norm=False, activation="gelu",
+                 from_start=False):
         super().__init__()
+        self.from_start = from_start
         self.scale = math.sqrt(dim) if scale else 1.0
         self.items = nn.Embedding(tokens, dim)
         self.pos = nn.Embedding(max_len, dim)
@@ -109,7 +111,13 @@ class SASRec(nn.Module):
 
     def forward(self, tok):
         b, l = tok.shape
-        pos = torch.arange(self.max_len - l, self.max_len).unsqueeze(0).expand(b, l)
+        if self.from_start:
+            # Positions from each row's first token (as Osusume's positionsFromStart): with left
+            # padding, row r's first token sits at l − len(r).
+            first = (tok == 0).sum(dim=1, keepdim=True)
+            pos = (torch.arange(l).unsqueeze(0) - first).clamp(min=0)
+        else:
+            pos = torch.arange(self.max_len - l, self.max_len).unsqueeze(0).expand(b, l)
         h = self.drop(self.items(tok) * self.scale + self.pos(pos))
         causal = torch.triu(torch.ones(l, l, dtype=torch.bool), 1)
         pad = tok == 0
@@ -167,6 +175,8 @@ def main():
     ap.add_argument("--no-scale", action="store_true", help="do not multiply item embeddings by sqrt(dim) at the input")
     ap.add_argument("--query-norm", action="store_true", help="the original SASRec code's blocks (as Osusume's queryNorm=true)")
     ap.add_argument("--activation", default="gelu", choices=["gelu", "relu"])
+    ap.add_argument("--positions-from-start", action="store_true",
+                    help="number positions from each window's first item (as Osusume's positionsFromStart=true)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -175,7 +185,7 @@ def main():
     train = [s[:-2] for s in seqs]
     win = windows(train, a.max_len + 1, a.max_len)
     model = SASRec(n + 1, a.max_len, a.dim, a.blocks, a.heads, a.ff, a.dropout, scale=not a.no_scale,
-                   query_norm=a.query_norm, activation=a.activation)
+                   query_norm=a.query_norm, activation=a.activation, from_start=a.positions_from_start)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     curve = []
     step_times = []
