@@ -72,9 +72,10 @@ final class SequenceModelTests: XCTestCase {
         try assertRoundTrip(model, data)
     }
 
+    /// Also the original left-padded position numbering (counted back from the window's end).
     func testSASRecPreLNWithGELULearns() throws {
         let data = SequencePlantedData()
-        let model = try make("sasrec", ["queryNorm": "false", "normFirst": "true", "activation": "gelu"])
+        let model = try make("sasrec", ["queryNorm": "false", "normFirst": "true", "activation": "gelu", "positionsFromStart": "false"])
         let hr = try hr10(model, data)
         XCTAssertGreaterThan(hr, 0.6)
         try assertRoundTrip(model, data)
