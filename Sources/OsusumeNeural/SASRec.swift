@@ -12,7 +12,7 @@ public final class SASRec: EpochTrainable {
     public struct Config: ModelConfig {
         /// Longest input window; longer histories are cut into windows (`allWindows`) or truncated.
         public var maxLength = 200
-        /// 128 (with `feedForward` 128) ranked above 64 on ML-1M (test NDCG@10 0.1816 against
+        /// 128 (with `feedForward` 128) ranked above 64 on ML-1M (test NDCG@10 0.1791–0.1816 against
         /// 0.1755, docs/sequential.md) at about 1.7× the epoch time.
         public var dim = 128
         public var blocks = 2
