@@ -78,19 +78,16 @@ struct PaddedBatch {
         precondition(length <= maxLength)
         var tok = [Int32](repeating: 0, count: rows.count * length)
         var keep = [Bool](repeating: false, count: rows.count * length)
+        // Back from the end: slot j of every row is position maxLength − length + j.
+        let first = Int32(maxLength - length)
+        var pos = fromStart ? [Int32](repeating: 0, count: rows.count * length)
+                            : (0..<rows.count * length).map { first + Int32($0 % length) }
         for (r, row) in rows.enumerated() {
             let pad = length - row.count
-            for (j, t) in row.enumerated() { tok[r * length + pad + j] = t; keep[r * length + pad + j] = true }
-        }
-        var pos = [Int32](repeating: 0, count: rows.count * length)
-        if fromStart {
-            for (r, row) in rows.enumerated() {
-                let pad = length - row.count
-                for j in 0..<row.count { pos[r * length + pad + j] = Int32(j) }
+            for (j, t) in row.enumerated() {
+                tok[r * length + pad + j] = t; keep[r * length + pad + j] = true
+                if fromStart { pos[r * length + pad + j] = Int32(j) }
             }
-        } else {
-            let first = Int32(maxLength - length)
-            for r in 0..<rows.count { for j in 0..<length { pos[r * length + j] = first + Int32(j) } }
         }
         self.tokens = IndexTensor(tok, shape: [rows.count, length])
         self.positions = IndexTensor(pos, shape: [rows.count, length])

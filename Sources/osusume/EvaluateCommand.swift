@@ -87,7 +87,9 @@ struct EvaluateCommand: ParsableCommand {
                 "protocol": r.evaluationProtocol,
                 "protocol_explanation": r.protocolExplanation,
                 "model": type(of: m).kind,
-                "model_seed": modelSeed ?? splitOptions.splitSeed,
+                // A loaded fit's seed is not known here; say where it came from instead.
+                "model_seed": load == nil ? (modelSeed ?? splitOptions.splitSeed) as Any : NSNull(),
+                "loaded_from": load.map { $0 as Any } ?? NSNull(),
                 "config": m.configDictionary,
                 "cases": r.cases,
                 "metrics": r.metrics,
