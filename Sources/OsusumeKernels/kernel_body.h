@@ -454,13 +454,55 @@ KATTR void F(sparse_gather_axpy_k)(const float *vals, const int32_t *idx, long n
     }
 }
 
+// Dropout from a counter-based hash: element i of a call keeps its value when bits 8..31 of
+// mix(mix(offset + i + k0) ^ k1) reach `threshold` (p · 2²⁴), so the mask depends only on the
+// seed's keys and the element's index, never on how the work is split across threads.
+ATTR uint32_t F(mix32)(uint32_t h) {
+    h ^= h >> 16; h *= 0x7feb352dU; h ^= h >> 15; h *= 0x846ca68bU; h ^= h >> 16;
+    return h;
+}
+
+// y = [residual +] x ⊙ keep · scale; keep written to mask (0 or 1). With relu (and no residual)
+// negative inputs are dropped too: dropout(relu(x)) in one pass.
+KATTR void F(dropout_k)(const float *x, const float *residual, float *y, uint8_t *mask, long n,
+                        uint64_t offset, uint32_t k0, uint32_t k1, uint32_t threshold, float scale, int relu) {
+    uint32_t base = (uint32_t)offset + k0;
+    if (residual) {
+        for (long i = 0; i < n; i++) {
+            uint32_t h = F(mix32)(F(mix32)(base + (uint32_t)i) ^ k1);
+            uint8_t keep = (h >> 8) >= threshold;
+            mask[i] = keep;
+            y[i] = residual[i] + (keep ? x[i] * scale : 0.0f);
+        }
+    } else if (relu) {
+        for (long i = 0; i < n; i++) {
+            uint32_t h = F(mix32)(F(mix32)(base + (uint32_t)i) ^ k1);
+            uint8_t keep = ((h >> 8) >= threshold) & (x[i] > 0.0f);
+            mask[i] = keep;
+            y[i] = keep ? x[i] * scale : 0.0f;
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            uint32_t h = F(mix32)(F(mix32)(base + (uint32_t)i) ^ k1);
+            uint8_t keep = (h >> 8) >= threshold;
+            mask[i] = keep;
+            y[i] = keep ? x[i] * scale : 0.0f;
+        }
+    }
+}
+
+// dx = dy ⊙ mask · scale.
+KATTR void F(dropout_backward_k)(const float *dy, const uint8_t *mask, float *dx, long n, float scale) {
+    for (long i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+}
+
 static const osk_table CAT(table, SUFFIX) = {
     F(exp_k), F(log_k), F(tanh_k), F(sigmoid_k), F(gelu_k), F(silu_k), F(softplus_k),
     F(gelu_backward_k), F(silu_backward_k),
     F(softmax_rows_k), F(log_softmax_rows_k), F(softmax_backward_rows_k), F(log_softmax_backward_rows_k),
     F(layer_norm_forward_k), F(layer_norm_backward_k), F(softmax_xent_rows_k),
     F(attention_softmax_k), F(attention_softmax_backward_k), F(adamw_k), F(sum_squares_k),
-    F(sparse_gather_axpy_k),
+    F(sparse_gather_axpy_k), F(dropout_k), F(dropout_backward_k),
 };
 
 #undef CAT2

@@ -26,6 +26,8 @@ typedef struct {
     void (*adamw_k)(float *, const float *, float *, float *, long, float, float, float, float, float, float, float);
     double (*sum_squares_k)(const float *, long);
     void (*sparse_gather_axpy_k)(const float *, const int32_t *, long, const float *, long, float *, long);
+    void (*dropout_k)(const float *, const float *, float *, uint8_t *, long, uint64_t, uint32_t, uint32_t, uint32_t, float, int);
+    void (*dropout_backward_k)(const float *, const uint8_t *, float *, long, float);
 } osk_table;
 
 #define SUFFIX _portable
@@ -133,4 +135,11 @@ void osk_adamw(float *p, const float *g, float *m, float *v, long n, float lr, f
 double osk_sum_squares(const float *x, long n) { return active->sum_squares_k(x, n); }
 void osk_sparse_gather_axpy(const float *vals, const int32_t *idx, long n, const float *table, long ld, float *y, long w) {
     active->sparse_gather_axpy_k(vals, idx, n, table, ld, y, w);
+}
+void osk_dropout(const float *x, const float *residual, float *y, uint8_t *mask, long n, uint64_t offset,
+                 uint32_t k0, uint32_t k1, uint32_t threshold, float scale, int relu) {
+    active->dropout_k(x, residual, y, mask, n, offset, k0, k1, threshold, scale, relu);
+}
+void osk_dropout_backward(const float *dy, const uint8_t *mask, float *dx, long n, float scale) {
+    active->dropout_backward_k(dy, mask, dx, n, scale);
 }

@@ -53,6 +53,29 @@ public func packedSelfAttention(_ qkv: Tensor, heads: Int, causal: Bool = false,
     return out
 }
 
+/// Attention of `query` [B, L, D] over packed keys and values `kv` [B, S, 2·D] (keys then values
+/// side by side, as one stacked projection of the same input produces them); returns [B, L, D].
+public func keyValueAttention(query: Tensor, kv: Tensor, heads: Int, causal: Bool = false,
+                              keyPadding: [Bool]? = nil) -> Tensor {
+    precondition(query.rank == 3 && kv.rank == 3, "attention takes [batch, length, dim] tensors")
+    let b = query.shape[0], l = query.shape[1], d = query.shape[2], s = kv.shape[1]
+    precondition(kv.shape == [b, s, 2 * d], "attention: packed keys/values \(kv.shape) do not fit query \(query.shape)")
+    let geo = AttentionGeometry(batch: b, queries: l, keys: s, dim: d, heads: heads, causal: causal, keyPadding: keyPadding)
+    let probs = Tensor(uninitialized: [b, heads, l, s])
+    let out = Tensor(uninitialized: [b, l, d])
+    let p = kv.data
+    geo.forward(q: query.data, k: p, v: p + d, ldq: d, ldk: 2 * d, ldv: 2 * d, out: out.data, probs: probs.data)
+    guard Tape.needs([query, kv]) else { return out }
+    Tape.record(out) { g in
+        let dq = Tensor(uninitialized: query.shape), dkv = Tensor(zeroed: kv.shape)
+        geo.backward(q: query.data, k: p, v: p + d, ldq: d, ldk: 2 * d, ldv: 2 * d, probs: probs.data, gradOut: g.data,
+                     dq: dq.data, dk: dkv.data, dv: dkv.data + d)
+        accumulateGrad(query, dq, owned: true)
+        accumulateGrad(kv, dkv, owned: true)
+    }
+    return out
+}
+
 /// Sizes and masks of one attention call, and its forward and backward kernels over raw
 /// pointers with row strides (so packed and separate projections share the code).
 struct AttentionGeometry {

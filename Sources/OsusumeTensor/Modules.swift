@@ -136,6 +136,12 @@ public final class Dropout: Module {
         return dropout(x, probability: probability, seed: Engine.nextSeed())
     }
 
+    /// `residual + self(x)` in one pass.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor) -> Tensor {
+        guard training, probability > 0 else { return residual + x }
+        return dropoutAdd(x, probability: probability, seed: Engine.nextSeed(), residual: residual)
+    }
+
     /// Dropout on the stored entries of a sparse input (its zeros stay zero either way).
     public func callAsFunction(_ x: SparseRows) -> SparseRows {
         guard training, probability > 0 else { return x }
@@ -186,6 +192,12 @@ public final class MultiHeadAttention: Module {
             return output(packedSelfAttention(qkv, heads: heads, causal: causal, keyPadding: keyPadding))
         }
         let k = keys ?? queries, v = values ?? k
+        if k === v {
+            // Keys and values from the same input: one stacked projection for both.
+            let kv = stackedLinear(k, weights: [key.weight, value.weight], biases: [key.bias, value.bias])
+            return output(keyValueAttention(query: query(queries), kv: kv, heads: heads, causal: causal,
+                                            keyPadding: keyPadding))
+        }
         let a = scaledDotProductAttention(query: query(queries), key: key(k), value: value(v), heads: heads,
                                           causal: causal, keyPadding: keyPadding)
         return output(a)
@@ -206,7 +218,12 @@ public final class FeedForward: Module {
         self.activation = activation
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear2(dropout(activation(linear1(x)))) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if activation == .relu, dropout.training, dropout.probability > 0 {
+            return linear2(reluDropout(linear1(x), probability: dropout.probability, seed: Engine.nextSeed()))
+        }
+        return linear2(dropout(activation(linear1(x))))
+    }
 }
 
 /// A Transformer encoder block. Pre-LN (`normFirst`, the default):
@@ -238,14 +255,14 @@ public final class TransformerBlock: Module {
     public func callAsFunction(_ x: Tensor, causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
         if queryNorm {
             let q = norm1(x)
-            let n = norm2(q + dropout1(attention(q, keys: x, values: x, causal: causal, keyPadding: keyPadding)))
-            return n + dropout2(feedForward(n))
+            let n = norm2(dropout1(attention(q, keys: x, values: x, causal: causal, keyPadding: keyPadding), adding: q))
+            return dropout2(feedForward(n), adding: n)
         }
         if normFirst {
-            let h = x + dropout1(attention(norm1(x), causal: causal, keyPadding: keyPadding))
-            return h + dropout2(feedForward(norm2(h)))
+            let h = dropout1(attention(norm1(x), causal: causal, keyPadding: keyPadding), adding: x)
+            return dropout2(feedForward(norm2(h)), adding: h)
         }
-        let h = norm1(x + dropout1(attention(x, causal: causal, keyPadding: keyPadding)))
-        return norm2(h + dropout2(feedForward(h)))
+        let h = norm1(dropout1(attention(x, causal: causal, keyPadding: keyPadding), adding: x))
+        return norm2(dropout2(feedForward(h), adding: h))
     }
 }

@@ -90,44 +90,54 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
     return out
 }
 
-/// Elements per independently seeded block of dropout randomness: the mask depends only on the
-/// seed and the element index, never on the thread count.
-let dropoutBlock = 4096
-
 /// Zeroes each element with probability `p` and scales the rest by 1/(1 − p). The mask comes
-/// from `seed` (modules draw seeds from `Engine.random`).
+/// from `seed` (modules draw seeds from `Engine.random`) and each element's index alone, so it
+/// does not depend on the thread count.
 public func dropout(_ x: Tensor, probability p: Float, seed: UInt64) -> Tensor {
     precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
     if p == 0 { return x }
+    return maskedDropout(x, residual: nil, probability: p, seed: seed)
+}
+
+/// `dropout(relu(x))` in one pass (the feed-forward layer's activation and dropout).
+public func reluDropout(_ x: Tensor, probability p: Float, seed: UInt64) -> Tensor {
+    precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
+    if p == 0 { return relu(x) }
+    return maskedDropout(x, residual: nil, probability: p, seed: seed, relu: true)
+}
+
+/// `residual + dropout(x)` in one pass: the residual connection around a dropped-out sublayer.
+/// The same mask as `dropout(x, probability:seed:)` for the same seed.
+public func dropoutAdd(_ x: Tensor, probability p: Float, seed: UInt64, residual: Tensor) -> Tensor {
+    precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
+    precondition(x.shape == residual.shape, "dropoutAdd: \(x.shape) vs residual \(residual.shape)")
+    if p == 0 { return residual + x }
+    return maskedDropout(x, residual: residual, probability: p, seed: seed)
+}
+
+private func maskedDropout(_ x: Tensor, residual: Tensor?, probability p: Float, seed: UInt64, relu: Bool = false) -> Tensor {
     let n = x.count
     let mask = ByteBuffer(count: n)
     let out = Tensor(uninitialized: x.shape)
-    let threshold = UInt32(Swift.min(65535, Swift.max(0, (p * 65536).rounded())))
+    let threshold = UInt32(Swift.min(Float(1 << 24) - 1, Swift.max(0, (p * Float(1 << 24)).rounded())))
     let scale = 1 / (1 - p)
-    let px = x.data, po = out.data, pm = mask.pointer
-    let blocks = (n + dropoutBlock - 1) / dropoutBlock
-    parallelRange(blocks, minChunk: 4) { r in
-        for blk in r {
-            var rng = SeededRandom(seed: seed &+ UInt64(blk) &* 0x9E37_79B9_7F4A_7C15)
-            let lo = blk * dropoutBlock, hi = Swift.min(n, lo + dropoutBlock)
-            var i = lo
-            while i < hi {
-                let bits = rng.next()
-                var j = 0
-                while j < 4 && i < hi {
-                    let u = UInt32((bits >> (16 * UInt64(j))) & 0xffff)
-                    pm[i] = u >= threshold ? 1 : 0
-                    i += 1; j += 1
-                }
-            }
-            for k in lo..<hi { po[k] = px[k] * (Float(pm[k]) * scale) }
-        }
+    var keys = SeededRandom(seed: seed)
+    let k = keys.next()
+    let k0 = UInt32(truncatingIfNeeded: k), k1 = UInt32(truncatingIfNeeded: k >> 32)
+    let px = x.data, pr = residual?.data, po = out.data, pm = mask.pointer
+    parallelRange(n) { r in
+        let lo = r.lowerBound
+        osk_dropout(px + lo, pr.map { UnsafePointer($0 + lo) }, po + lo, pm + lo, r.count, UInt64(lo), k0, k1,
+                    threshold, scale, relu ? 1 : 0)
     }
-    if Tape.needs(x) {
+    let needX = Tape.needs(x), needR = residual.map { Tape.needs($0) } ?? false
+    if needX || needR {
         Tape.record(out) { g in
+            if let residual, needR { accumulateGrad(residual, g) }
+            guard needX else { return }
             let dx = Tensor(uninitialized: x.shape)
             let pg = g.data, pd = dx.data
-            parallelRange(n) { r in for k in r { pd[k] = pg[k] * (Float(pm[k]) * scale) } }
+            parallelRange(n) { r in osk_dropout_backward(pg + r.lowerBound, pm + r.lowerBound, pd + r.lowerBound, r.count, scale) }
             _ = mask
             accumulateGrad(x, dx, owned: true)
         }

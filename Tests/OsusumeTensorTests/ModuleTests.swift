@@ -74,6 +74,15 @@ final class ModuleTests: XCTestCase {
             let x = randn([3, 4], seed: 8)
             check(ff, [x]) { ff(x) }
         }
+        // Training with dropout: the fused relu + dropout draws the seed the unfused layers would.
+        let ff = FeedForward(dim: 4, hidden: 6, activation: .relu, dropout: 0.4)
+        let x = randn([3, 4], seed: 8)
+        Engine.seed(21)
+        let fused = ff(x).scalars
+        Engine.seed(21)
+        let composed = ff.linear2(dropout(relu(ff.linear1(x)), probability: 0.4, seed: Engine.nextSeed()))
+        XCTAssertEqual(fused, composed.scalars)
+        check(ff, [x]) { Engine.seed(22); return ff(x) }
     }
 
     func testTransformerBlocks() {

@@ -253,6 +253,44 @@ final class OpsGradientTests: XCTestCase {
         XCTAssertEqual(one, dropout(x, probability: 0.5, seed: 11).scalars)
     }
 
+    func testFusedDropoutVariants() {
+        let x = randn([50, 40], seed: 44), r = randn([50, 40], seed: 45)
+        checkGradients([x, r]) { dropoutAdd(x, probability: 0.3, seed: 7, residual: r) }
+        checkGradients([x]) { reluDropout(x, probability: 0.3, seed: 7) }
+        // The same masks as the unfused compositions with the same seed.
+        XCTAssertEqual(dropoutAdd(x, probability: 0.3, seed: 8, residual: r).scalars,
+                       (r + dropout(x, probability: 0.3, seed: 8)).scalars)
+        XCTAssertEqual(reluDropout(x, probability: 0.3, seed: 9).scalars,
+                       dropout(relu(x), probability: 0.3, seed: 9).scalars)
+        // Another seed, another mask; about 1 − p kept.
+        XCTAssertNotEqual(dropout(x, probability: 0.3, seed: 8).scalars, dropout(x, probability: 0.3, seed: 10).scalars)
+        let kept = dropout(Tensor.ones([200_000]), probability: 0.1, seed: 12).scalars.filter { $0 != 0 }.count
+        XCTAssertEqual(Double(kept) / 200_000, 0.9, accuracy: 0.003)
+    }
+
+    func testGradientProductsAccumulateIntoExistingGradients() {
+        let x = randn([6, 5], seed: 46), w1 = randn([5, 5], seed: 47), w2 = randn([5, 5], seed: 48)
+        // Two products into x: the second adds into the first's (owned) gradient in place.
+        checkGradients([x, w1, w2]) { linear(x, weight: w1) + linear(x, weight: w2) }
+        // A shared (unowned) gradient arrives first: it must be copied, not overwritten.
+        checkGradients([x, w1]) { x + linear(x, weight: w1) }
+        checkGradients([x, w1, w2]) {
+            let y = split(stackedLinear(x, weights: [w1, w2], biases: [nil, nil]), sizes: [5, 5], axis: 1)
+            return x + y[0] * y[1]
+        }
+    }
+
+    func testKeyValueAttention() {
+        let b = 2, l = 5, d = 8
+        let q = randn([b, l, d], seed: 49), kv = randn([b, 3, 2 * d], seed: 50), kvSelf = randn([b, l, 2 * d], seed: 51)
+        checkGradients([q, kv]) { keyValueAttention(query: q, kv: kv, heads: 2) }
+        let pad = [false, true, true, true, true, true, true, false, true, true]
+        checkGradients([q, kvSelf]) { keyValueAttention(query: q, kv: kvSelf, heads: 4, causal: true, keyPadding: pad) }
+        let parts = split(kvSelf, sizes: [d, d], axis: 2)
+        assertClose(keyValueAttention(query: q, kv: kvSelf, heads: 2, causal: true).scalars,
+                    scaledDotProductAttention(query: q, key: parts[0], value: parts[1], heads: 2, causal: true).scalars)
+    }
+
     func testAttentionGradients() {
         let b = 2, l = 5, d = 8
         let q = randn([b, l, d], seed: 26), k = randn([b, l, d], seed: 27), v = randn([b, l, d], seed: 28)

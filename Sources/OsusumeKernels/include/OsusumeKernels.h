@@ -72,6 +72,14 @@ double osk_sum_squares(const float *x, long n);
 /// y[0..w) += Σ_p vals[p] · table[idx[p]·ld + (0..w)] (a sparse row times the rows of a dense matrix).
 void osk_sparse_gather_axpy(const float *vals, const int32_t *idx, long n, const float *table, long ld, float *y, long w);
 
+/// Dropout: y = [residual +] x ⊙ keep / (1 − p), keep (0/1) stored in mask. Element i keeps its
+/// value when a hash of (offset + i, k0, k1) has its top 24 bits ≥ threshold (p · 2²⁴): the mask
+/// is a function of the keys and the index alone. residual may be NULL. relu (only without a
+/// residual) also drops x ≤ 0: dropout(relu(x)).
+void osk_dropout(const float *x, const float *residual, float *y, uint8_t *mask, long n, uint64_t offset,
+                 uint32_t k0, uint32_t k1, uint32_t threshold, float scale, int relu);
+/// dx = dy ⊙ mask · scale.
+void osk_dropout_backward(const float *dy, const uint8_t *mask, float *dx, long n, float scale);
 #ifdef __cplusplus
 }
 #endif
