@@ -276,9 +276,10 @@ KATTR void F(layer_norm_forward_k)(const float *x, const float *gamma, const flo
 }
 
 KATTR void F(layer_norm_backward_k)(const float *x, const float *gamma, const float *mean, const float *rstd,
-                                     const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols) {
+                                     const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols,
+                                     int accumulate) {
     for (long r = 0; r < rows; r++) {
-        const float *xr = x + r * cols, *dr = dy + r * cols; float *xo = dx + r * cols;
+        const float *xr = x + r * cols, *dr = dy + r * cols; float *xo = dx ? dx + r * cols : 0;
         VF vmu = F(splat)(mean[r]), vrs = F(splat)(rstd[r]);
         VF sa = F(splat)(0.0f), sb = F(splat)(0.0f);
         long i = 0;
@@ -298,6 +299,7 @@ KATTR void F(layer_norm_backward_k)(const float *x, const float *gamma, const fl
             if (dgamma) dgamma[i] += dr[i] * xh;
             if (dbeta) dbeta[i] += dr[i];
         }
+        if (!dx) continue;
         a /= (float)cols; b /= (float)cols;
         VF va = F(splat)(a), vb = F(splat)(b);
         i = 0;
@@ -305,12 +307,14 @@ KATTR void F(layer_norm_backward_k)(const float *x, const float *gamma, const fl
             VF xh = (F(load)(xr + i) - vmu) * vrs;
             VF d = F(load)(dr + i);
             VF g = gamma ? d * F(load)(gamma + i) : d;
-            F(store)(xo + i, vrs * (g - va - xh * vb));
+            VF v = vrs * (g - va - xh * vb);
+            F(store)(xo + i, accumulate ? F(load)(xo + i) + v : v);
         }
         for (; i < cols; i++) {
             float xh = (xr[i] - mean[r]) * rstd[r];
             float g = gamma ? dr[i] * gamma[i] : dr[i];
-            xo[i] = rstd[r] * (g - a - xh * b);
+            float v = rstd[r] * (g - a - xh * b);
+            xo[i] = accumulate ? xo[i] + v : v;
         }
     }
 }

@@ -19,7 +19,7 @@ typedef struct {
     void (*softmax_backward_rows_k)(const float *, const float *, float *, long, long);
     void (*log_softmax_backward_rows_k)(const float *, const float *, float *, long, long);
     void (*layer_norm_forward_k)(const float *, const float *, const float *, float *, float *, float *, long, long, float);
-    void (*layer_norm_backward_k)(const float *, const float *, const float *, const float *, const float *, float *, float *, float *, long, long);
+    void (*layer_norm_backward_k)(const float *, const float *, const float *, const float *, const float *, float *, float *, float *, long, long, int);
     double (*softmax_xent_rows_k)(float *, long, long, long, const int32_t *, int32_t, float, float, int, long *);
     void (*attention_softmax_k)(float *, long, long, long, long, int, const uint8_t *, float);
     void (*attention_softmax_backward_k)(const float *, float *, long, long, long, float);
@@ -117,8 +117,8 @@ void osk_log_softmax_backward_rows(const float *y, const float *dy, float *dx, l
 void osk_layer_norm_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd, long rows, long cols, float eps) {
     active->layer_norm_forward_k(x, gamma, beta, y, mean, rstd, rows, cols, eps);
 }
-void osk_layer_norm_backward(const float *x, const float *gamma, const float *mean, const float *rstd, const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols) {
-    active->layer_norm_backward_k(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, cols);
+void osk_layer_norm_backward(const float *x, const float *gamma, const float *mean, const float *rstd, const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols, int accumulate) {
+    active->layer_norm_backward_k(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, cols, accumulate);
 }
 double osk_softmax_xent_rows(float *logits, long rows, long cols, long ld, const int32_t *targets, int32_t ignore_index, float smoothing, float grad_scale, int write_grad, long *counted) {
     return active->softmax_xent_rows_k(logits, rows, cols, ld, targets, ignore_index, smoothing, grad_scale, write_grad, counted);

@@ -74,22 +74,23 @@ func accumulateGrad(_ t: Tensor, _ g: Tensor, owned: Bool = false) {
     }
 }
 
-/// Adds the result of a product to `t`'s gradient without a separate sum: `product(c, beta)` must
-/// compute c = A·B + beta · c. An owned dense gradient receives it in place (beta 1); an unowned
-/// one is copied first (beta 1); without a gradient the product fills a fresh buffer (beta 0).
-func accumulateGradProduct(_ t: Tensor, _ product: (UnsafeMutablePointer<Float>, Float) -> Void) {
+/// Adds a gradient to `t`'s without a separate sum: `write(c, beta)` must store its result plus
+/// beta · c into c (a product with BLAS's beta, a kernel that accumulates). An owned dense gradient
+/// receives it in place (beta 1); an unowned one is copied first (beta 1); without a gradient the
+/// result fills a fresh buffer (beta 0).
+func accumulateGradInPlace(_ t: Tensor, _ write: (UnsafeMutablePointer<Float>, Float) -> Void) {
     guard t.requiresGrad else { return }
     if let existing = t.grad, existing.sparseRows == nil, existing.count == t.count {
-        if t.gradOwned { product(existing.data, 1); return }
+        if t.gradOwned { write(existing.data, 1); return }
         let sum = Tensor(uninitialized: t.shape)
         sum.data.update(from: existing.data, count: t.count)
-        product(sum.data, 1)
+        write(sum.data, 1)
         t.grad = sum
         t.gradOwned = true
         return
     }
     let fresh = Tensor(uninitialized: t.shape)
-    product(fresh.data, 0)
+    write(fresh.data, 0)
     accumulateGrad(t, fresh, owned: true)
 }
 

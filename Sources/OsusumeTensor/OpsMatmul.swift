@@ -162,7 +162,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let needsBias = bias.map { Tape.needs($0) } ?? false
     guard Tape.needs(x, weight) || needsBias else { return out }
     Tape.record(out) { g in
-        accumulateGradProduct(x) { dx, beta in
+        accumulateGradInPlace(x) { dx, beta in
             gemm(.none, .none, m: rows, n: inF, k: outF, a: g.data, lda: outF, b: weight.data, ldb: inF, beta: beta, c: dx, ldc: inF)
         }
         if weight.requiresGrad {
@@ -205,7 +205,7 @@ public func stackedLinear(_ x: Tensor, weights: [Tensor], biases: [Tensor?]) -> 
     guard Tape.needs(inputs) else { return out }
     let rows = x.count / Swift.max(inF, 1)
     Tape.record(out) { g in
-        accumulateGradProduct(x) { dx, beta in
+        accumulateGradInPlace(x) { dx, beta in
             gemm(.none, .none, m: rows, n: inF, k: total, a: g.data, lda: total, b: stackedW.data, ldb: inF, beta: beta, c: dx, ldc: inF)
         }
         if weights.contains(where: { $0.requiresGrad }) {

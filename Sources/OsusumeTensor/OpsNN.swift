@@ -64,18 +64,19 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
     let wantW = weight.map { Tape.needs($0) } ?? false, wantB = bias.map { Tape.needs($0) } ?? false
     guard Tape.needs(x) || wantW || wantB else { return out }
     Tape.record(out) { g in
-        let dx = Tensor(uninitialized: x.shape)
-        let pg = g.data, pd = dx.data
+        let pg = g.data
         let chunks = rows * cols >= parallelThreshold ? Swift.min(Threads.count, rows) : 1
         let partial = Tensor(zeroed: [chunks, 2, cols])
         let pp = partial.data
-        Threads.parallelFor(rows, chunks: chunks) { c, r in
-            let o = r.lowerBound * cols
-            osk_layer_norm_backward(px + o, pw, mean + r.lowerBound, rstd + r.lowerBound, pg + o, pd + o,
-                                    pp + c * 2 * cols, pp + c * 2 * cols + cols, r.count, cols)
+        func run(_ dx: UnsafeMutablePointer<Float>?, _ accumulate: Bool) {
+            Threads.parallelFor(rows, chunks: chunks) { c, r in
+                let o = r.lowerBound * cols
+                osk_layer_norm_backward(px + o, pw, mean + r.lowerBound, rstd + r.lowerBound, pg + o, dx.map { $0 + o },
+                                        pp + c * 2 * cols, pp + c * 2 * cols + cols, r.count, cols, accumulate ? 1 : 0)
+            }
         }
+        if x.requiresGrad { accumulateGradInPlace(x) { dx, beta in run(dx, beta != 0) } } else { run(nil, false) }
         withExtendedLifetime(stats) {}
-        if x.requiresGrad { accumulateGrad(x, dx, owned: true) }
         for (which, param) in [(0, weight), (1, bias)] {
             guard let param, param.requiresGrad else { continue }
             let d = Tensor(uninitialized: param.shape)

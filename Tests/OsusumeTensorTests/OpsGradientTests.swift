@@ -233,6 +233,9 @@ final class OpsGradientTests: XCTestCase {
         let x = randn([2, 3, 6], seed: 22), w = randn([6], seed: 23), b = randn([6], seed: 24)
         checkGradients([x, w, b]) { layerNorm(x, weight: w, bias: b) }
         checkGradients([x]) { layerNorm(x, weight: nil, bias: nil) }
+        // Only the affine parameters (no input gradient), and an input gradient that adds to another.
+        checkGradients([w, b]) { layerNorm(x, weight: w, bias: b) }
+        checkGradients([x, w]) { layerNorm(x, weight: w, bias: nil) * x }
         let y = layerNorm(x, weight: nil, bias: nil).scalars
         let row = Array(y[0..<6])
         XCTAssertEqual(row.reduce(0, +) / 6, 0, accuracy: 1e-5)

@@ -41,9 +41,11 @@ void osk_log_softmax_backward_rows(const float *y, const float *dy, float *dx, l
 /// Layer norm over rows of `cols` values: y = (x − mean) · rstd · gamma + beta; stores mean and rstd.
 void osk_layer_norm_forward(const float *x, const float *gamma, const float *beta, float *y,
                             float *mean, float *rstd, long rows, long cols, float eps);
-/// dx (overwritten) and dgamma/dbeta (accumulated) from dy. gamma may be NULL (all ones).
+/// dx (overwritten, or added to when accumulate is non-zero; NULL: not computed) and dgamma/dbeta
+/// (accumulated) from dy. gamma may be NULL (all ones).
 void osk_layer_norm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
-                             const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols);
+                             const float *dy, float *dx, float *dgamma, float *dbeta, long rows, long cols,
+                             int accumulate);
 
 /// Softmax cross-entropy over `rows` rows of logits (row stride `ld`) against `targets`, with label
 /// smoothing. Returns the summed loss of the rows whose target is not `ignore_index`, and adds
