@@ -42,7 +42,7 @@ public final class SASRec: EpochTrainable {
         public var loss = "ce"
         public var negatives = 100
         /// Rows per chunk of the full cross-entropy (the rows × items logits exist one chunk at a time).
-        public var ceChunkRows = 1024
+        public var ceChunkRows = 512
         /// Train on every window of long histories (true) or only the most recent one.
         public var allWindows = true
         public var batchSize = 128

@@ -13,6 +13,9 @@ enum Tape {
     nonisolated(unsafe) static var entries: [Entry] = []
     nonisolated(unsafe) static var recording = false
     nonisolated(unsafe) static var paused = 0
+    /// While a backward closure runs: whether the gradient it was handed is held by no one else
+    /// (so an op passing it on unchanged to a single input may hand over ownership too).
+    nonisolated(unsafe) static var gradientOwned = false
 
     @inline(__always) static var isActive: Bool { recording && paused == 0 }
 
@@ -37,6 +40,7 @@ enum Tape {
         loss.grad = Tensor.full(loss.shape, seed)
         while let e = entries.popLast() {
             guard let g = e.output.grad else { continue }
+            gradientOwned = e.output.gradOwned
             e.output.grad = nil
             e.backward(g)
         }

@@ -134,13 +134,18 @@ private func maskedDropout(_ x: Tensor, residual: Tensor?, probability p: Float,
     let needX = Tape.needs(x), needR = residual.map { Tape.needs($0) } ?? false
     if needX || needR {
         Tape.record(out) { g in
-            if let residual, needR { accumulateGrad(residual, g) }
-            guard needX else { return }
-            let dx = Tensor(uninitialized: x.shape)
-            let pg = g.data, pd = dx.data
-            parallelRange(n) { r in osk_dropout_backward(pg + r.lowerBound, pm + r.lowerBound, pd + r.lowerBound, r.count, scale) }
-            _ = mask
-            accumulateGrad(x, dx, owned: true)
+            let owned = Tape.gradientOwned
+            var dx: Tensor?
+            if needX {
+                let d = Tensor(uninitialized: x.shape)
+                let pg = g.data, pd = d.data
+                parallelRange(n) { r in osk_dropout_backward(pg + r.lowerBound, pm + r.lowerBound, pd + r.lowerBound, r.count, scale) }
+                _ = mask
+                dx = d
+            }
+            // The residual is g's only recipient: it may take g over (and later add into it in place).
+            if let residual, needR { accumulateGrad(residual, g, owned: owned) }
+            if let dx { accumulateGrad(x, dx, owned: true) }
         }
     }
     return out
