@@ -24,6 +24,9 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         /// Standard deviation of the reparameterisation noise ε in z = μ + ε·σ while training
         /// (1 in Liang et al.; RecBole 1.2.1's MultiVAE draws ε with 0.01).
         public var epsilonStd: Double = 1
+        /// tanh on the encoder's output, bounding mean and log-variance to [−1, 1] (RecBole 1.2.1's
+        /// MultiVAE applies its tanh after every encoder layer, the last included).
+        public var boundedLatent = false
         public var learningRate: Double = 1e-3
         public var weightDecay: Double = 0
         /// Users per step.
@@ -66,7 +69,8 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         itemCount = data.log.itemCount
         Engine.seed(data.seed)
         rng = SeededRandom(seed: data.seed ^ 0x7AE)
-        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout), rng: &rng)
+        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
+                                 boundedLatent: config.boundedLatent, rng: &rng)
         rows = AutoencoderRows(log: data.log)
         optimizer = Adam(learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
         steps = 0
@@ -137,7 +141,8 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         guard shape.count == 2 else { throw OsusumeError.modelFile("multivae: encoder.0.weight has shape \(shape)") }
         itemCount = shape[1]
         var r = SeededRandom(seed: 0)
-        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout), rng: &r)
+        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
+                                 boundedLatent: config.boundedLatent, rng: &r)
         network!.eval()
     }
 }
@@ -150,8 +155,11 @@ final class MultVAENetwork: Module {
     let inputDropout: Dropout
     let latent: Int
 
-    init(items: Int, hidden: [Int], dropout: Float, rng: inout SeededRandom) {
+    let boundedLatent: Bool
+
+    init(items: Int, hidden: [Int], dropout: Float, boundedLatent: Bool = false, rng: inout SeededRandom) {
         latent = hidden.last!
+        self.boundedLatent = boundedLatent
         func layers(_ dims: [Int], _ rng: inout SeededRandom) -> [Linear] {
             (0..<(dims.count - 1)).map { i in
                 let l = Linear(dims[i], dims[i + 1], seed: rng.next())
@@ -167,6 +175,7 @@ final class MultVAENetwork: Module {
     func encode(_ x: SparseRows) -> (mean: Tensor, logVariance: Tensor) {
         var h = encoder[0](inputDropout(x))
         for layer in encoder.dropFirst() { h = layer(tanh(h)) }
+        if boundedLatent { h = tanh(h) }
         let parts = split(h, sizes: [latent, latent], axis: 1)
         return (parts[0], parts[1])
     }
