@@ -17,7 +17,8 @@ public final class MultDAE: EpochTrainable, ExplainableRecommender {
         /// Dropout on the input vector while training.
         public var dropout: Double = 0.5
         public var learningRate: Double = 1e-3
-        /// L2 penalty on all weights (Adam's coupled decay; Liang et al. use 0.01 / 2 per batch).
+        /// L2 penalty on all weights (Adam's coupled decay). Liang et al.'s Multi-DAE has one (0.01
+        /// chosen on held-out ML-1M validation users, docs/autoencoders.md); RecBole's has none.
         public var weightDecay: Double = 0
         /// Users per step.
         public var batchSize: Int = 500
