@@ -36,7 +36,7 @@ public final class BERT4Rec: EpochTrainable {
         public var schedule = "cosine"
         public var warmupSteps = 0
         public var clipNorm = 5.0
-        public var epochs = 100
+        public var epochs = 200
         public var patience = 10
         public var validateEvery = 4
         public var threads = 0
