@@ -33,8 +33,6 @@ def load(paths, side):
         seed = d.get("model_seed", d.get("config", {}).get("seed", "?"))
         rows.append({"path": path, "seed": seed, "split": d.get("split", "?"),
                      "protocol": d.get("protocol", "?"), "metrics": d["metrics"]})
-    # Pair the two sides by seed where seeds are numbers.
-    rows.sort(key=lambda r: (not isinstance(r["seed"], int), r["seed"] if isinstance(r["seed"], int) else 0))
     return rows
 
 
@@ -61,11 +59,13 @@ def main():
 
     print(f"split: {splits.pop()}; protocol: full ranking, fold-in history excluded")
     print(f"{'':10}" + "".join(f"{'Osusume ' + m:>18}{'RecBole ' + m:>18}" for m in METRICS))
-    for i in range(max(len(ours), len(peer))):
-        line = f"{'seed ' + str(ours[i]['seed'] if i < len(ours) else peer[i]['seed']):10}"
+    # One line per seed, the two sides paired by seed ("-" where a side has no run for it).
+    by_seed = [{str(r["seed"]): r["metrics"] for r in rows} for rows in (ours, peer)]
+    seeds = sorted(set(by_seed[0]) | set(by_seed[1]), key=lambda x: (not x.isdigit(), int(x) if x.isdigit() else 0, x))
+    for seed in seeds:
+        line = f"{'seed ' + seed:10}"
         for m in METRICS:
-            a = f"{ours[i]['metrics'][m]:.4f}" if i < len(ours) else "-"
-            b = f"{peer[i]['metrics'][m]:.4f}" if i < len(peer) else "-"
+            a, b = (f"{side[seed][m]:.4f}" if seed in side else "-" for side in by_seed)
             line += f"{a:>18}{b:>18}"
         print(line)
     line = f"{'mean (sd)':10}"
