@@ -12,12 +12,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "osusume", targets: ["osusume"]),
-        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeServe"]),
+        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -31,13 +32,18 @@ let package = Package(
         .target(name: "OsusumeEval", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"]),
         // Neural models on the tensor engine (sequential, autoencoders, NeuMF).
         .target(name: "OsusumeNeural", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels"]),
-        .target(name: "OsusumeServe", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeModels",
-            .product(name: "Hummingbird", package: "hummingbird"),
+        // The event store (feedback log and current-model pointer): SQLite embedded, PostgreSQL for a fleet.
+        .target(name: "OsusumeStore", dependencies: [
+            "OsusumeCore", "OsusumeData",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .target(name: "OsusumeServe", dependencies: [
+            "OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeEval", "OsusumeStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
         ], resources: [.copy("Web")]),
         .executableTarget(name: "osusume", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeServe",
+            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
@@ -48,7 +54,7 @@ let package = Package(
         .testTarget(name: "OsusumeNeuralTests", dependencies: ["OsusumeNeural", "OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeTensor"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
         .testTarget(name: "OsusumeServeTests", dependencies: [
-            "OsusumeServe", "OsusumeModels", "OsusumeData",
+            "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ],

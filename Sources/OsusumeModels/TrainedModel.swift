@@ -295,3 +295,26 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension ModelManifest {
+    /// Where the training data came from (recorded by `train`; what a retrain reloads).
+    public var trainingSource: TrainingSource? {
+        get {
+            guard let v = notes["training"], let d = try? JSONEncoder().encode(v) else { return nil }
+            return try? JSONDecoder().decode(TrainingSource.self, from: d)
+        }
+        set {
+            guard let s = newValue, let d = try? JSONEncoder().encode(s), let v = try? JSONDecoder().decode(JSONValue.self, from: d) else {
+                notes["training"] = nil; return
+            }
+            notes["training"] = v
+        }
+    }
+
+    /// The id of the last stored feedback event in the training data (0: none): events after
+    /// it are folded into users' histories at request time.
+    public var eventsThrough: Int64 {
+        get { if case .number(let n)? = notes["events_through"] { return Int64(n) }; return 0 }
+        set { notes["events_through"] = newValue == 0 ? nil : .number(Double(newValue)) }
+    }
+}

@@ -11,6 +11,11 @@ public struct ServeOptions: Sendable {
     public var apiKey: String?
     /// Largest accepted request body.
     public var maxBodyBytes = 64 * 1024
+    /// Largest `POST /v1/feedback` body (a batch of events) and most events in one batch.
+    public var maxFeedbackBodyBytes = 1 << 20
+    public var maxBatchEvents = 1_000
+    /// Runs one retrain (`POST /v1/admin/retrain`); nil when retraining is off.
+    public var retrain: (@Sendable () async throws -> RetrainReport)?
     public var defaultK = 10
     public var maxSearchResults = 50
     public init() {}
@@ -19,18 +24,19 @@ public struct ServeOptions: Sendable {
 /// What the route handlers share.
 struct ServeRoutes: Sendable {
     let service: RecommendationService
-    let store: FeedbackStore
+    /// Model versions, rollback and retraining (nil: a fixed model set).
+    let live: LiveModels?
     let options: ServeOptions
     let metrics: ServeMetrics
 }
 
-/// The HTTP API and the web page over `service` and `store`.
-public func buildRouter(service: RecommendationService, store: FeedbackStore, options: ServeOptions,
+/// The HTTP API and the web page over `service` (and its event store).
+public func buildRouter(service: RecommendationService, live: LiveModels? = nil, options: ServeOptions,
                         metrics: ServeMetrics = ServeMetrics()) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
-    let routes = ServeRoutes(service: service, store: store, options: options, metrics: metrics)
+    let routes = ServeRoutes(service: service, live: live, options: options, metrics: metrics)
     routes.addHealthRoutes(to: router)
     routes.addWebRoutes(to: router)
     routes.addRecommendationRoutes(to: router)
@@ -41,11 +47,11 @@ public func buildRouter(service: RecommendationService, store: FeedbackStore, op
 }
 
 /// A Hummingbird application serving the API on `options.host:options.port`.
-public func makeApplication(service: RecommendationService, store: FeedbackStore, options: ServeOptions,
+public func makeApplication(service: RecommendationService, live: LiveModels? = nil, options: ServeOptions,
                             metrics: ServeMetrics = ServeMetrics(), logLevel: Logger.Level = .info) -> some ApplicationProtocol {
     var logger = Logger(label: "osusume.serve")
     logger.logLevel = logLevel
-    return Application(router: buildRouter(service: service, store: store, options: options, metrics: metrics),
+    return Application(router: buildRouter(service: service, live: live, options: options, metrics: metrics),
                        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "osusume"),
                        logger: logger)
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OsusumeCore
+import OsusumeStore
 
 /// An error answered as JSON `{"error": "..."}` with its status.
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
@@ -36,6 +37,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             case .conflict(let m): return APIError(.conflict, m)
             case .unavailable(let m): return APIError(.serviceUnavailable, m)
             }
+        case let e as EventStoreUnavailable: return APIError(.serviceUnavailable, e.description, headers: [.retryAfter: "1"])
         case is DecodingError: return APIError(.badRequest, "malformed JSON: \(describe(error as! DecodingError))")
         case is NIOTooManyBytesError: return APIError(.contentTooLarge, "request body too large")
         case let e as HTTPError: return APIError(e.status, e.body ?? e.status.reasonPhrase.lowercased(), headers: e.headers)

@@ -2,6 +2,7 @@ import Foundation
 import OsusumeCore
 import OsusumeData
 import OsusumeModels
+import OsusumeStore
 
 /// An item as the API shows it: what a list or a card needs, precomputed once per model set.
 public struct ItemSummary: Codable, Sendable, Equatable {
@@ -113,6 +114,11 @@ public final class ModelSet: @unchecked Sendable {
     public let identities: [ModelIdentity]
     public let search: TitleSearchIndex
     public let loadedAt: Date
+    /// Stored events up to this id are in every model's training data; later ones are folded
+    /// into users' histories at request time.
+    public let eventsThrough: Int64
+    /// The model version (in the event store) this set was loaded from; 0 when none.
+    public internal(set) var version: Int64 = 0
 
     public var itemCount: Int { itemIDs.count }
     public var personalNames: [String] { personal.map(\.name) }
@@ -217,6 +223,7 @@ public final class ModelSet: @unchecked Sendable {
         newOrder = ModelSet.recentItems(n: n, byPopularity: byPopularity, newest: newestScores, catalog: merged, ids: itemIDs)
         search = TitleSearchIndex(titles: items.map(\.title), popularity: pop)
         loadedAt = Date()
+        eventsThrough = models.map { $0.model.manifest.eventsThrough }.min() ?? 0
     }
 
     /// The newest items — by the `newest` model when loaded, else by release time or year —
@@ -243,6 +250,13 @@ public final class ModelSet: @unchecked Sendable {
         let models = try modelPaths.map { ($0, try TrainedModel.load(from: URL(fileURLWithPath: $0))) }
         let extra = try dataPath.map { try DatasetLoader.load(path: $0, format: dataFormat).catalog }
         return try ModelSet(models: models, extraCatalog: extra)
+    }
+
+    /// Loads a recorded model version.
+    public static func load(version: ModelVersion, dataPath: String? = nil, dataFormat: String? = nil) throws -> ModelSet {
+        let set = try load(modelPaths: version.paths, dataPath: dataPath, dataFormat: dataFormat)
+        set.version = version.version
+        return set
     }
 
     /// Resolves an item reference (id, or title typed by a person).

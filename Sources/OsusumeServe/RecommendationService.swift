@@ -2,6 +2,7 @@ import Foundation
 import OsusumeCore
 import OsusumeData
 import OsusumeModels
+import OsusumeStore
 
 /// One recommended item with where it came from and why.
 public struct RecommendedItem: Codable, Sendable, Equatable {
@@ -42,33 +43,46 @@ final class Swappable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
     func set(_ new: Value) { lock.lock(); value = new; lock.unlock() }
+    /// Changes the value under the lock.
+    func update(_ body: (inout Value) -> Void) { lock.lock(); body(&value); lock.unlock() }
 }
 
-/// The recommendation logic behind the HTTP routes: holds the current `ModelSet`, blends models
-/// by the cold-start policy (or a requested blend), fills the slot mix, and explains each item.
+/// The recommendation logic behind the HTTP routes: holds the current `ModelSet`, reads each
+/// user's events stored since the models were trained into their history, blends models by the
+/// cold-start policy (or a requested blend), fills the slot mix, and explains each item.
 public final class RecommendationService: @unchecked Sendable {
     private let current: Swappable<ModelSet>
-    private let loader: (@Sendable () throws -> ModelSet)?
+    private let loader: (@Sendable () async throws -> ModelSet)?
     private let reloadLock = NSLock()
     private var reloading = false
     public let policy: ColdStartPolicy
     /// A fixed slot mix for every request, instead of the policy's per stage.
     public let fixedMix: SlotMix?
     public let limits: ServiceLimits
+    /// Where feedback events are stored; nil serves training histories only.
+    public let store: (any EventStore)?
+    /// What each event kind means (the same rule the models were retrained with).
+    public let rule: EventRule
     private let reloadCounter = Swappable(0)
+    private let storeReadFailures = Swappable(0)
 
     /// - Parameters:
     ///   - models: the first model set.
     ///   - loader: builds a fresh model set for `reload()` (nil: reload is unavailable).
-    public init(models: ModelSet, loader: (@Sendable () throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
-                fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits()) {
+    ///   - store: the event store whose events extend users' histories.
+    public init(models: ModelSet, loader: (@Sendable () async throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
+                fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits(), store: (any EventStore)? = nil,
+                rule: EventRule = EventRule()) {
         current = Swappable(models); self.loader = loader
         self.policy = policy; self.fixedMix = fixedMix; self.limits = limits
+        self.store = store; self.rule = rule
     }
 
     /// The model set requests are answered from right now.
     public var models: ModelSet { current.get() }
     public var reloads: Int { reloadCounter.get() }
+    /// Requests answered without their stored events because the store could not be read.
+    public var eventReadFailures: Int { storeReadFailures.get() }
 
     // MARK: reload
 
@@ -79,12 +93,8 @@ public final class RecommendationService: @unchecked Sendable {
         guard let loader else { throw ServiceError.unavailable("reload: this server was started without model paths") }
         guard beginReload() else { throw ServiceError.conflict("a reload is already in progress") }
         defer { endReload() }
-        // Loading reads hundreds of MB: keep it off the cooperative threads serving requests.
-        let fresh: ModelSet = try await withCheckedThrowingContinuation { cont in
-            Thread.detachNewThread { cont.resume(with: Result { try loader() }) }
-        }
-        current.set(fresh)
-        reloadCounter.set(reloadCounter.get() + 1)
+        let fresh = try await loader()
+        replace(with: fresh)
         return fresh
     }
 
@@ -110,16 +120,67 @@ public final class RecommendationService: @unchecked Sendable {
         guard k >= 1 && k <= limits.maxK else { throw OsusumeError.invalidArgument("k must be between 1 and \(limits.maxK), got \(k)") }
     }
 
-    /// Recommendations for a known user, from their training history.
-    public func recommend(user id: String, k: Int, blend: String? = nil, mix: String? = nil) throws -> RecommendationResult {
+    /// A user's history as a request sees it: their training history, then every event stored
+    /// since the models were trained (deduplicated, in time order; dropped kinds excluded).
+    public struct UserHistory: Sendable {
+        public var history: [Int32]
+        public var excluded: Set<Int32>
+        public var knownUser: Bool
+        /// Events read from the store for this request.
+        public var events: Int
+    }
+
+    public func userHistory(_ id: String, set: ModelSet) async -> UserHistory {
+        let known = set.userIDs.index(of: id)
+        let base = known.map { set.histories[Int($0)] } ?? []
+        guard let store else { return UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0) }
+        let events: [StoredFeedback]
+        do { events = try await store.events(user: id, after: set.eventsThrough) } catch {
+            // Reads go on from memory while the store is down.
+            storeReadFailures.set(storeReadFailures.get() + 1)
+            return UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0)
+        }
+        let ext = EventMerge.extend(history: base, with: events, rule: rule) { set.itemIDs.index(of: $0) }
+        return UserHistory(history: ext.history, excluded: ext.excluded, knownUser: known != nil, events: events.count)
+    }
+
+    /// Recommendations for a user: their training history plus their stored events. A user the
+    /// models never saw but who has events gets personal recommendations from those events.
+    /// Items in the history are not recommended back unless `includeSeen`.
+    public func recommend(user id: String, k: Int, blend: String? = nil, mix: String? = nil, includeSeen: Bool = false) async throws -> RecommendationResult {
+        try validate(k: k)
         let set = models
-        guard let u = set.userIDs.index(of: id) else { throw OsusumeError.unknownID(kind: "user", id: id) }
-        var r = try recommend(set: set, history: set.histories[Int(u)], userID: id, k: k, blend: blend, mix: mix)
+        let h = await userHistory(id, set: set)
+        guard h.knownUser || !h.history.isEmpty || !h.excluded.isEmpty else { throw OsusumeError.unknownID(kind: "user", id: id) }
+        var r = try recommend(set: set, history: h.history, userID: id, k: k, blend: blend, mix: mix,
+                              exclude: includeSeen ? h.excluded : h.excluded.union(h.history))
         r.user = id
         return r
     }
 
-    /// Recommendations for a new or anonymous user from a history of item ids or titles.
+    /// Recommendations for a new or anonymous user from a history of item ids or titles; with
+    /// `user`, that user's history and events come first.
+    public func recommend(history refs: [String], user: String? = nil, k: Int, blend: String? = nil, mix: String? = nil,
+                          includeSeen: Bool = false) async throws -> RecommendationResult {
+        guard refs.count <= limits.maxHistory else {
+            throw OsusumeError.invalidArgument("history has \(refs.count) items; at most \(limits.maxHistory)")
+        }
+        let set = models
+        var history: [Int32] = []
+        var excluded = Set<Int32>()
+        if let user {
+            let h = await userHistory(user, set: set)
+            history = h.history; excluded = h.excluded
+        }
+        var seen = Set(history)
+        for r in refs { let i = try set.resolveItem(r); if seen.insert(i).inserted { history.append(i) } }
+        var result = try recommend(set: set, history: history, userID: user, k: k, blend: blend, mix: mix,
+                                   exclude: includeSeen ? excluded : excluded.union(history))
+        result.user = user
+        return result
+    }
+
+    /// Synchronous form without the store, for a history given in full.
     public func recommend(history refs: [String], k: Int, blend: String? = nil, mix: String? = nil) throws -> RecommendationResult {
         guard refs.count <= limits.maxHistory else {
             throw OsusumeError.invalidArgument("history has \(refs.count) items; at most \(limits.maxHistory)")
@@ -128,7 +189,7 @@ public final class RecommendationService: @unchecked Sendable {
         var history: [Int32] = []
         var seen = Set<Int32>()
         for r in refs { let i = try set.resolveItem(r); if seen.insert(i).inserted { history.append(i) } }
-        return try recommend(set: set, history: history, userID: nil, k: k, blend: blend, mix: mix)
+        return try recommend(set: set, history: history, userID: nil, k: k, blend: blend, mix: mix, exclude: Set(history))
     }
 
     /// The personal blend for a request: the named spec, or the cold-start policy's ("auto").
@@ -150,10 +211,10 @@ public final class RecommendationService: @unchecked Sendable {
         return plan
     }
 
-    func recommend(set: ModelSet, history: [Int32], userID: String?, k: Int, blend spec: String?, mix mixSpec: String?) throws -> RecommendationResult {
+    func recommend(set: ModelSet, history: [Int32], userID: String?, k: Int, blend spec: String?, mix mixSpec: String?,
+                   exclude: Set<Int32>) throws -> RecommendationResult {
         try validate(k: k)
         let plan = try makePlan(set: set, historyLength: history.count, userID: userID, blend: spec, mix: mixSpec)
-        let exclude = Set(history)
         var candidates: [Slot: [Int32]] = [:]
         var blended = [Float]()
         var scoring: BlendScoring?
@@ -328,3 +389,4 @@ func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) 
     }
     return go(0, [])
 }
+

@@ -28,7 +28,7 @@ public final class ServeMetrics: @unchecked Sendable {
         latencies[route] = h
     }
 
-    public func recordFeedbackStored() { lock.lock(); feedbackStored += 1; lock.unlock() }
+    public func recordFeedbackStored(count: Int = 1) { lock.lock(); feedbackStored += count; lock.unlock() }
 
     /// Requests counted so far for a route (all methods and statuses).
     public func requestCount(route: String) -> Int {
@@ -37,7 +37,8 @@ public final class ServeMetrics: @unchecked Sendable {
     }
 
     /// The exposition text, with the served models' identity and the reload count.
-    public func render(models: [ModelIdentity], loadedAt: Date, reloads: Int) -> String {
+    /// `extra` is appended as it is (lines already in the exposition format).
+    public func render(models: [ModelIdentity], loadedAt: Date, reloads: Int, extra: String = "") -> String {
         lock.lock()
         let requests = self.requests, latencies = self.latencies, feedback = feedbackStored
         lock.unlock()
@@ -76,6 +77,7 @@ public final class ServeMetrics: @unchecked Sendable {
         out += "# HELP osusume_uptime_seconds Seconds since the server started.\n"
         out += "# TYPE osusume_uptime_seconds gauge\n"
         out += "osusume_uptime_seconds \(Date().timeIntervalSince(startedAt))\n"
+        out += extra
         return out
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OsusumeCore
 import OsusumeData
+import OsusumeStore
 import OsusumeModels
 
 /// Options every command shares: threads, quiet, JSON output.
@@ -44,26 +45,51 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("recent-days"), help: "Keep only the last N days of activity.")
     var recentDays: Double?
 
-    /// Loads and filters the data set, logging what each step did.
-    func load() throws -> Dataset {
-        let path = try data ?? BundledData.path()
-        let start = Date()
-        var d = try DatasetLoader.load(path: path, format: format)
-        d = try DataFilters.apply(to: d, minRating: minRating, minUser: minUser, minItem: minItem, kcore: kcore, recentDays: recentDays)
-        logLine(String(format: "loaded %@ (%@): %d users, %d items, %d interactions in %.2fs", d.name, d.format,
-                       d.log.userCount, d.log.itemCount, d.log.count, Date().timeIntervalSince(start)))
-        return d
+    @Option(help: "An event store (SQLite file or postgres:// URL) whose feedback events join the data (see --event-rule).")
+    var events: String?
+
+    @Option(name: .customLong("event-rule"), help: "What each event kind means: kind=keep|drop|NUMBER pairs, e.g. 'view=drop,like=5,minRating=3' (default: dislike and skip drop, others keep).")
+    var eventRule: String?
+
+    var filters: DataFilterSpec {
+        DataFilterSpec(minRating: minRating, minUser: minUser, minItem: minItem, kcore: kcore, recentDays: recentDays)
     }
 
-    var filterDescription: String {
-        var parts: [String] = []
-        if let r = minRating { parts.append("rating≥\(r)") }
-        if let u = minUser { parts.append("user≥\(u)") }
-        if let i = minItem { parts.append("item≥\(i)") }
-        if let k = kcore { parts.append("\(k)-core") }
-        if let d = recentDays { parts.append("last \(d) days") }
-        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    /// Where the data comes from and how it is filtered, as recorded in a model's manifest.
+    func source() throws -> TrainingSource {
+        let path = try data ?? BundledData.path()
+        return TrainingSource(data: URL(fileURLWithPath: path).standardizedFileURL.path, format: format, filters: filters,
+                              eventRule: eventRule)
     }
+
+    /// Loads the data set, joins the stored events, and filters, logging what each step did.
+    /// Returns the id of the last event included (0 without a store).
+    func loadWithEvents() throws -> (dataset: Dataset, eventsThrough: Int64) {
+        let start = Date()
+        if let rule = eventRule { _ = try EventRule(spec: rule) }
+        var stored: [StoredFeedback] = []
+        var through: Int64 = 0
+        if let url = events {
+            let store = try EventStores.openBlocking(url)
+            (stored, through) = try blocking {
+                let m = try await store.maxID()
+                let e = try await store.allEvents(through: m)
+                await store.close()
+                return (e, m)
+            }
+            logLine("read \(stored.count) events from \(store.location)")
+            if stored.isEmpty && data == nil { logLine("the event store is empty: only the base data is used") }
+        }
+        let d = try source().load(events: stored, log: { logLine($0) }).dataset
+        logLine(String(format: "loaded %@ (%@): %d users, %d items, %d interactions in %.2fs", d.name, d.format,
+                       d.log.userCount, d.log.itemCount, d.log.count, Date().timeIntervalSince(start)))
+        return (d, through)
+    }
+
+    /// Loads and filters the data set (with the stored events, when given).
+    func load() throws -> Dataset { try loadWithEvents().dataset }
+
+    var filterDescription: String { filters.description }
 }
 
 /// Which split and which evaluation protocol.

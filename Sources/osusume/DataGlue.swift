@@ -2,23 +2,6 @@ import Foundation
 import OsusumeCore
 import OsusumeData
 
-/// Maps the command-line filter and split options onto the data layer.
-enum DataFilters {
-    static func apply(to d: Dataset, minRating: Float?, minUser: Int?, minItem: Int?, kcore: Int?, recentDays: Double?) throws -> Dataset {
-        var filters: [any InteractionFilter] = []
-        if let r = minRating { filters.append(RatingThresholdFilter(minimum: r)) }
-        if let days = recentDays { filters.append(RecentActivityFilter(.lastDays(days))) }
-        if minUser != nil || minItem != nil { filters.append(MinimumInteractionsFilter(perUser: minUser ?? 1, perItem: minItem ?? 1)) }
-        if let k = kcore { filters.append(KCoreFilter(k)) }
-        if filters.isEmpty { return d }
-        let (log, reports) = try FilterPipeline.apply(filters, to: d.log)
-        for r in reports { logLine(r.description) }
-        var out = d
-        out.log = log
-        return out
-    }
-}
-
 enum SplitFactory {
     static func make(_ name: String, seed: UInt64, heldOutUsers: Int?, testFraction: Double, log: InteractionLog) throws -> any DataSplitter {
         switch name.lowercased() {

@@ -49,6 +49,7 @@ struct QuickstartCommand: ParsableCommand {
         try AtomicFile.write(Data(page.render().utf8), to: URL(fileURLWithPath: report))
         // The model people will use: EASE on everything.
         let ease = try TrainedModel.fit(try ModelRegistry.make("ease"), dataset: dataset)
+        ease.manifest.trainingSource = try dataOptions.source()
         try ease.save(to: URL(fileURLWithPath: out))
         let userID = user ?? dataset.log.userIDs.id(of: 0)
         let uIdx = try ease.userIndex(userID)

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import OsusumeCore
 import OsusumeModels
+import OsusumeData
 import OsusumeServe
+import OsusumeStore
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,10 +13,14 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Routes: GET /v1/users/{id}/recommendations?k=&blend=&mix=, POST /v1/recommendations \
         {"history": [ids or titles], "k": 10}, GET /v1/items?q=, GET /v1/items/{id}, \
-        GET /v1/items/{id}/similar?k=, POST /v1/feedback, POST /v1/admin/reload, GET /healthz, GET /metrics.
+        GET /v1/items/{id}/similar?k=, POST /v1/feedback (one event or an array), POST /v1/admin/reload, \
+        GET /v1/admin/versions, POST /v1/admin/rollback {"version": N}, POST /v1/admin/retrain, GET /healthz, GET /metrics.
         Write and admin routes need --api-key (or OSUSUME_API_KEY) and `Authorization: Bearer KEY`; \
-        without a key they are disabled. SIGHUP reloads the models from the same paths, like \
-        /v1/admin/reload: requests in flight finish on the old models, none is dropped.
+        without a key they are disabled.
+        Feedback is history at once: a user's next request includes every event stored since the \
+        models were trained. The --model directories are recorded in the store as a model version; \
+        servers sharing a store follow its current version (a retrain or a rollback reaches all of \
+        them within --follow-interval). SIGHUP reloads the current version, like /v1/admin/reload.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,8 +35,17 @@ struct ServeCommand: ParsableCommand {
     var host = "127.0.0.1"
     @Option(help: "Port to listen on.")
     var port = 8080
-    @Option(help: "SQLite file for feedback (WAL).")
+    @Option(help: "Event store: a SQLite file (WAL, one process) or a postgres://user:password@host:port/db URL (a fleet).")
     var store = "feedback.sqlite"
+    @Option(help: "Retrain by itself: 'N events', an interval (30s, 10m, 2h) or both ('1000 events, 1h'). Give it to one replica of a fleet.")
+    var retrain: String?
+    @OptionGroup var retrainSettings: RetrainSettings
+    @Option(name: .customLong("retrain-threads"), help: "Threads of the (low-priority) retrain process.")
+    var retrainThreads = 1
+    @Option(name: .customLong("follow-interval"), help: "Seconds between checks of the store's current model version.")
+    var followInterval = 2.0
+    @Option(name: .customLong("event-rule"), help: "What each event kind means (see train --event-rule); default: dislike and skip drop, others keep.")
+    var eventRule: String?
     @Option(name: .customLong("api-key"), help: "Bearer key for the write and admin routes (default: OSUSUME_API_KEY; none disables them).")
     var apiKey: String?
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.")
@@ -47,6 +62,9 @@ struct ServeCommand: ParsableCommand {
         if !(1...65535).contains(port) { throw ValidationError("--port must be 1-65535") }
         if maxBody < 256 { throw ValidationError("--max-body must be at least 256 bytes") }
         if !(1...10_000).contains(maxK) { throw ValidationError("--max-k must be 1-10000") }
+        if let r = retrain { _ = try RetrainSchedule(spec: r) }
+        if let r = eventRule { _ = try EventRule(spec: r) }
+        if !(followInterval > 0) { throw ValidationError("--follow-interval must be positive") }
     }
 
     func run() throws {
@@ -54,39 +72,48 @@ struct ServeCommand: ParsableCommand {
         // Requests run concurrently; each one's scoring stays on its own thread.
         if global.threads == nil { Threads.count = 1 }
         let start = Date()
-        let paths = models, dataPath = data, dataFormat = format
-        let loader: @Sendable () throws -> ModelSet = { try ModelSet.load(modelPaths: paths, dataPath: dataPath, dataFormat: dataFormat) }
-        let set = try loader()
+        let paths = models, dataPath = data, dataFormat = format, storeURL = store
+        let eventStore = try EventStores.openBlocking(storeURL)
+        let version = try blocking { try await LiveModels.startingVersion(store: eventStore, modelPaths: paths, log: { logLine($0) }) }
+        let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0, dataPath: dataPath, dataFormat: dataFormat) }
+        let set = try load(version)
         var policy = ColdStartPolicy()
         policy.establishedAt = establishedAt
         var limits = ServiceLimits()
         limits.maxK = maxK
+        // SIGHUP and /v1/admin/reload load the store's current version again.
+        let loader: @Sendable () async throws -> ModelSet = {
+            guard let v = try await eventStore.currentVersion() else { throw ServiceError.unavailable("the store has no current model version") }
+            return try await withCheckedThrowingContinuation { cont in Thread.detachNewThread { cont.resume(with: Result { try load(v) }) } }
+        }
         let service = RecommendationService(models: set, loader: loader, policy: policy,
-                                            fixedMix: try mix.map { try SlotMix(spec: $0) }, limits: limits)
-        let feedback = try FeedbackStore(path: store)
+                                            fixedMix: try mix.map { try SlotMix(spec: $0) }, limits: limits,
+                                            store: eventStore, rule: try eventRule.map { try EventRule(spec: $0) } ?? EventRule())
+        let live = LiveModels(service: service, store: eventStore, load: load)
         var options = ServeOptions()
         options.host = host; options.port = port; options.maxBodyBytes = maxBody
         options.apiKey = apiKey ?? ProcessInfo.processInfo.environment["OSUSUME_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        logLine(String(format: "loaded %@: %d items, %d users in %.2fs", set.identities.map { "\($0.name) (\($0.source))" }.joined(separator: ", "),
+        let settings = retrainSettings, threads = retrainThreads
+        let runRetrain: @Sendable () async throws -> RetrainReport = {
+            try await RetrainProcess.run(store: storeURL, settings: settings, threads: threads, log: { logLine($0) })
+        }
+        if retrain != nil { options.retrain = runRetrain }
+        logLine(String(format: "loaded model version %lld: %@: %d items, %d users in %.2fs", set.version,
+                       set.identities.map { "\($0.name) (\($0.source))" }.joined(separator: ", "),
                        set.itemCount, set.userIDs.count, Date().timeIntervalSince(start)))
-        logLine("feedback store: \(store) (WAL); write and admin routes: \(options.apiKey == nil ? "disabled (no API key)" : "enabled")")
+        logLine("event store: \(eventStore.location); write and admin routes: \(options.apiKey == nil ? "disabled (no API key)" : "enabled")")
+        let follower = live.follow(every: followInterval, log: { logLine($0) })
+        var scheduler: Task<Void, Never>?
+        if let spec = retrain {
+            let schedule = try RetrainSchedule(spec: spec)
+            logLine("retraining by itself: \(schedule), versions in \(settings.versionsDirectory(store: storeURL))")
+            scheduler = live.schedule(schedule, run: runRetrain, log: { logLine($0) })
+        }
         logLine("listening on http://\(host):\(port)/  (SIGHUP or POST /v1/admin/reload reloads the models)")
-        let app = makeApplication(service: service, store: feedback, options: options, logLevel: global.quiet ? .error : .notice)
+        let app = makeApplication(service: service, live: live, options: options, logLevel: global.quiet ? .error : .notice)
         let hangup = reloadOnSIGHUP(service)
-        try runBlocking { try await app.runService() }
-        hangup.cancel()
+        try blocking { try await app.runService() }
+        hangup.cancel(); follower.cancel(); scheduler?.cancel()
     }
 }
 
-/// Runs async work from a synchronous command and waits for it.
-func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-    final class Outcome: @unchecked Sendable { var error: Error? }
-    let outcome = Outcome()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { try await body() } catch { outcome.error = error }
-        done.signal()
-    }
-    done.wait()
-    if let error = outcome.error { throw error }
-}

@@ -22,10 +22,12 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let m = try ModelRegistry.make(model, settings: settings.dictionary())
-        let dataset = try dataOptions.load()
+        let (dataset, eventsThrough) = try dataOptions.loadWithEvents()
         let training = TrainingData(log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
                                     checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         let trained = try TrainedModel.fit(m, dataset: dataset, training: training)
+        trained.manifest.trainingSource = try dataOptions.source()
+        trained.manifest.eventsThrough = eventsThrough
         try trained.save(to: URL(fileURLWithPath: out))
         if global.json {
             try printJSON(["model": type(of: m).kind, "config": m.configDictionary, "out": out,

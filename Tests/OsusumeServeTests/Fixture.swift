@@ -1,4 +1,5 @@
 import Foundation
+import OsusumeStore
 import OsusumeCore
 import OsusumeData
 import OsusumeModels
@@ -52,8 +53,8 @@ enum Fixture {
         try ModelSet(models: try trained(kinds))
     }
 
-    static func temporaryStore() throws -> FeedbackStore {
+    static func temporaryStore() throws -> SQLiteEventStore {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-serve-\(UUID().uuidString)")
-        return try FeedbackStore(path: dir.appendingPathComponent("feedback.sqlite").path)
+        return try SQLiteEventStore(path: dir.appendingPathComponent("feedback.sqlite").path)
     }
 }

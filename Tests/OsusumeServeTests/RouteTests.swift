@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import OsusumeCore
 import OsusumeModels
+import OsusumeStore
 @testable import OsusumeServe
 
 final class RouteTests: XCTestCase {
@@ -13,18 +14,18 @@ final class RouteTests: XCTestCase {
     struct Setup {
         let app: Application<RouterResponder<BasicRequestContext>>
         let service: RecommendationService
-        let store: FeedbackStore
+        let store: SQLiteEventStore
         let metrics: ServeMetrics
     }
 
     func setup(apiKey: String? = "secret", maxBody: Int = 4096) throws -> Setup {
-        let service = RecommendationService(models: try Fixture.modelSet(), loader: { try Fixture.modelSet(["ease", "itemknn"]) })
         let store = try Fixture.temporaryStore()
+        let service = RecommendationService(models: try Fixture.modelSet(), loader: { try Fixture.modelSet(["ease", "itemknn"]) }, store: store)
         var options = ServeOptions()
         options.apiKey = apiKey
         options.maxBodyBytes = maxBody
         let metrics = ServeMetrics()
-        let router = buildRouter(service: service, store: store, options: options, metrics: metrics)
+        let router = buildRouter(service: service, options: options, metrics: metrics)
         return Setup(app: Application(router: router), service: service, store: store, metrics: metrics)
     }
 
@@ -159,7 +160,7 @@ final class RouteTests: XCTestCase {
                 XCTAssertEqual((try self.json(r)["models"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["ease", "itemknn", "content"])
             }
         }
-        let rows = try await s.store.recent()
+        let rows = try await s.store.recent(limit: 100)
         XCTAssertEqual(rows.count, 1)
         XCTAssertEqual(rows[0].event.at, 1_714_564_800)
         XCTAssertEqual(s.service.models.personalNames, ["ease", "itemknn", "content"])

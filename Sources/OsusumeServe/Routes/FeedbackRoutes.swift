@@ -1,8 +1,11 @@
 import Foundation
 import Hummingbird
 import OsusumeCore
+import OsusumeData
+import OsusumeStore
 
-/// `POST /v1/feedback`: stored durably before it is acknowledged (201).
+/// `POST /v1/feedback`: one event or an array of them, validated whole (nothing of a rejected
+/// batch is stored) and committed before the `201`.
 extension ServeRoutes {
     struct FeedbackBody: Decodable {
         var user: FlexibleID
@@ -11,6 +14,27 @@ extension ServeRoutes {
         var rating: Double?
         /// Seconds since 1970, or an ISO 8601 date-time.
         var at: FlexibleTime?
+    }
+    /// A single event or a batch.
+    enum FeedbackPayload: Decodable {
+        case one(FeedbackBody)
+        case many([FeedbackBody])
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let list = try? c.decode([FeedbackBody].self) { self = .many(list); return }
+            if (try? c.decode([JSONAny].self)) != nil {
+                // An array whose elements do not decode: report the first bad one with its index.
+                var elements = try decoder.unkeyedContainer()
+                var index = 0
+                while !elements.isAtEnd {
+                    do { _ = try elements.decode(FeedbackBody.self) } catch let e as DecodingError {
+                        throw APIError(.badRequest, "events[\(index)]: \(APIError.from(e).message)")
+                    }
+                    index += 1
+                }
+            }
+            self = .one(try c.decode(FeedbackBody.self))
+        }
     }
     struct FlexibleTime: Decodable {
         var seconds: Double
@@ -31,17 +55,51 @@ extension ServeRoutes {
         var id: Int64
         var receivedAt: Double
     }
+    struct StoredBatch: Encodable {
+        var stored: Int
+        var ids: [Int64]
+        var receivedAt: Double
+    }
 
     func addFeedbackRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/feedback") { request, _ -> Response in
             try request.requireAPIKey(options.apiKey)
-            let body = try await request.decodeJSON(FeedbackBody.self, limit: options.maxBodyBytes)
-            let event = FeedbackEvent(user: body.user.value, item: body.item.value, kind: body.kind, rating: body.rating, at: body.at?.seconds)
-            try event.validate()
-            guard service.models.itemIDs.contains(event.item) else { throw OsusumeError.unknownID(kind: "item", id: event.item) }
-            let stored = try await store.record(event)
-            metrics.recordFeedbackStored()
-            return jsonResponse(Stored(id: stored.id, receivedAt: stored.receivedAt), status: .created)
+            guard let store = service.store else { throw ServiceError.unavailable("this server has no event store") }
+            let payload = try await request.decodeJSON(FeedbackPayload.self, limit: options.maxFeedbackBodyBytes)
+            let bodies: [FeedbackBody]
+            switch payload {
+            case .one(let b): bodies = [b]
+            case .many(let list):
+                guard !list.isEmpty else { throw APIError(.badRequest, "an empty batch: give at least one event") }
+                guard list.count <= options.maxBatchEvents else {
+                    throw APIError(.contentTooLarge, "a batch holds at most \(options.maxBatchEvents) events, got \(list.count)")
+                }
+                bodies = list
+            }
+            let items = service.models.itemIDs
+            var events: [FeedbackEvent] = []
+            events.reserveCapacity(bodies.count)
+            for (n, b) in bodies.enumerated() {
+                let event = FeedbackEvent(user: b.user.value, item: b.item.value, kind: b.kind, rating: b.rating, at: b.at?.seconds)
+                let prefix = bodies.count > 1 || payloadIsBatch(payload) ? "events[\(n)]: " : ""
+                do { try event.validate() } catch let e as OsusumeError { throw APIError(.badRequest, prefix + e.description) }
+                guard items.contains(event.item) else { throw APIError(.notFound, prefix + "unknown item '\(event.item)'") }
+                events.append(event)
+            }
+            let stored = try await store.append(events)
+            metrics.recordFeedbackStored(count: stored.count)
+            if case .one = payload, let s = stored.first {
+                return jsonResponse(Stored(id: s.id, receivedAt: s.receivedAt), status: .created)
+            }
+            return jsonResponse(StoredBatch(stored: stored.count, ids: stored.map(\.id), receivedAt: stored.first?.receivedAt ?? 0),
+                                status: .created)
         }
     }
+
+    private func payloadIsBatch(_ p: FeedbackPayload) -> Bool { if case .many = p { return true }; return false }
+}
+
+/// Any JSON value (only to tell an array apart from an object).
+private struct JSONAny: Decodable {
+    init(from decoder: Decoder) throws { _ = try decoder.singleValueContainer() }
 }

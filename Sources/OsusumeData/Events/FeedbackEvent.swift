@@ -1,0 +1,52 @@
+import Foundation
+import OsusumeCore
+
+/// One feedback event as received: who, what, which kind, and optionally a rating and when it
+/// happened (client time, seconds since 1970).
+public struct FeedbackEvent: Codable, Sendable, Equatable {
+    public var user: String
+    public var item: String
+    public var kind: String
+    public var rating: Double?
+    /// When it happened, seconds since 1970 (the time of receipt when absent).
+    public var at: Double?
+
+    public init(user: String, item: String, kind: String, rating: Double? = nil, at: Double? = nil) {
+        self.user = user; self.item = item; self.kind = kind; self.rating = rating; self.at = at
+    }
+
+    /// The kinds of feedback the store accepts.
+    public static let kinds: Set<String> = ["view", "click", "like", "dislike", "favourite", "rating", "watch", "skip", "purchase"]
+    public static let maxIDLength = 256
+
+    /// Checks bounds: non-empty ids of bounded length, a known kind, a finite rating in
+    /// [-100, 100] (required for "rating"), a time between 1970 and 2100.
+    public func validate() throws {
+        for (name, v) in [("user", user), ("item", item)] {
+            guard !v.isEmpty, v.utf8.count <= Self.maxIDLength else {
+                throw OsusumeError.invalidArgument("\(name) must be 1 to \(Self.maxIDLength) bytes")
+            }
+        }
+        guard Self.kinds.contains(kind) else {
+            throw OsusumeError.invalidArgument("kind must be one of \(Self.kinds.sorted().joined(separator: ", ")), got '\(kind.prefix(40))'")
+        }
+        if let r = rating { guard r.isFinite, abs(r) <= 100 else { throw OsusumeError.invalidArgument("rating must be a number in [-100, 100]") } }
+        if kind == "rating" && rating == nil { throw OsusumeError.invalidArgument("kind 'rating' needs a rating") }
+        if let t = at { guard t.isFinite, t >= 0, t < 4_102_444_800 else { throw OsusumeError.invalidArgument("at must be seconds since 1970, before 2100") } }
+    }
+}
+
+/// A stored event: its id in the store (increasing in commit order), the event with its time
+/// filled in, and the time the store received it.
+public struct StoredFeedback: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var event: FeedbackEvent
+    public var receivedAt: Double
+
+    public init(id: Int64, event: FeedbackEvent, receivedAt: Double) {
+        self.id = id; self.event = event; self.receivedAt = receivedAt
+    }
+
+    /// When it happened (client time, else receipt).
+    public var time: Double { event.at ?? receivedAt }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeEval
+import OsusumeModels
+import OsusumeStore
+
+/// Settings of one retrain.
+public struct RetrainOptions: Sendable {
+    /// Where new versions are written (one subfolder per version).
+    public var versionsDirectory: URL
+    /// Share of the new events (the most recent) held out to compare candidate and current.
+    public var holdoutFraction = 0.2
+    /// Fewer held-out users with a target than this: no decision, nothing is trained.
+    public var minHoldoutUsers = 20
+    /// The candidate replaces the current version unless its NDCG@10 is lower by more than this.
+    public var margin = 0.005
+    /// Versions kept in `versionsDirectory` (older retrained ones are deleted).
+    public var keepVersions = 5
+    /// Replaces the base data recorded in the models' manifests.
+    public var baseData: TrainingSource?
+    /// Waited after reading the last committed id, so that transactions holding lower ids finish.
+    public var settleSeconds = 1.0
+
+    public init(versionsDirectory: URL) { self.versionsDirectory = versionsDirectory }
+}
+
+/// What a retrain did and why: written to the log, `/healthz`, `/metrics` and the version record.
+public struct RetrainReport: Codable, Sendable, Equatable {
+    public enum Decision: String, Codable, Sendable { case swapped, kept, skipped }
+    public var decision: Decision
+    public var reason: String
+    public var fromVersion: Int64
+    /// The new version (recorded whether or not it became current); nil when none was trained.
+    public var toVersion: Int64?
+    /// Events up to this id trained the candidate; later ones were held out.
+    public var trainedThrough: Int64
+    public var heldOutEvents: Int
+    public var heldOutUsers: Int
+    public var metric = "NDCG@10"
+    /// Per model name: the current and the candidate figure on the held-out events.
+    public var current: [String: Double]
+    public var candidate: [String: Double]
+    public var seconds: Double
+    public var finishedAt: String
+}
+
+/// Retrains every model of the current version on base data + stored events, measures the
+/// candidate against the current version on the most recent events neither trained on (a
+/// temporal hold-out), and makes the candidate current only if it is not worse by more than
+/// the margin. Old retrained versions beyond `keepVersions` are deleted; a version is recorded
+/// only after all its model directories are written, so a half-written one is never served.
+public enum Retrainer {
+    public static func run(store: any EventStore, options: RetrainOptions, log: @escaping @Sendable (String) -> Void = { _ in }) async throws -> RetrainReport {
+        let start = Date()
+        guard let current = try await store.currentVersion() else {
+            throw OsusumeError.invalidArgument("retrain: the store has no current model version (start `serve` with --model once)")
+        }
+        let models = try current.paths.map { try TrainedModel.load(from: URL(fileURLWithPath: $0)) }
+        let names = servedNames(models)
+        // A snapshot of the log: everything committed up to `last`.
+        let last = try await store.maxID()
+        if options.settleSeconds > 0 { try await Task.sleep(nanoseconds: UInt64(options.settleSeconds * 1e9)) }
+        let events = try await store.allEvents(through: last)
+        let since = models.map(\.manifest.eventsThrough).min() ?? 0
+        let fresh = events.filter { $0.id > since }
+        func report(_ d: RetrainReport.Decision, _ reason: String, through: Int64 = since, heldOut: Int = 0, users: Int = 0,
+                    current: [String: Double] = [:], candidate: [String: Double] = [:], to: Int64? = nil) -> RetrainReport {
+            RetrainReport(decision: d, reason: reason, fromVersion: current_version(), toVersion: to, trainedThrough: through,
+                          heldOutEvents: heldOut, heldOutUsers: users, current: current, candidate: candidate,
+                          seconds: Date().timeIntervalSince(start), finishedAt: ISO8601DateFormatter().string(from: Date()))
+        }
+        func current_version() -> Int64 { current.version }
+        guard !fresh.isEmpty else { return report(.skipped, "no events since the current version was trained") }
+
+        // The most recent share of the new events (by commit order) is held out.
+        let heldCount = max(1, Int((Double(fresh.count) * options.holdoutFraction).rounded()))
+        let trainedThrough = fresh.count > heldCount ? fresh[fresh.count - heldCount - 1].id : since
+        let heldOut = events.filter { $0.id > trainedThrough }
+        let rule = try ruleOf(models.first!, options: options)
+        let cases = holdoutCases(heldOut: heldOut, rule: rule)
+        guard cases.count >= options.minHoldoutUsers else {
+            return report(.skipped, "\(cases.count) held-out users with a target, fewer than \(options.minHoldoutUsers): waiting for more events",
+                          heldOut: heldOut.count, users: cases.count)
+        }
+        log("retrain: version \(current.version), \(events.count) events (\(fresh.count) new); training through event \(trainedThrough), holding out \(heldOut.count) events of \(cases.count) users")
+
+        // Train the candidate: same kinds and settings, base data + events through the boundary.
+        let trainEvents = events.filter { $0.id <= trainedThrough }
+        var candidates: [TrainedModel] = []
+        for m in models {
+            guard let source = options.baseData ?? m.manifest.trainingSource else {
+                throw OsusumeError.invalidArgument("retrain: the model at \(current.paths[candidates.count]) does not record its training data; retrain it once with `osusume train`, or give --data")
+            }
+            let (dataset, _) = try source.load(events: trainEvents, log: log)
+            let configData = try JSONEncoder().encode(m.manifest.config)
+            let fresh = try ModelRegistry.make(m.manifest.kind, configJSON: configData)
+            let t0 = Date()
+            let trained = try TrainedModel.fit(fresh, dataset: dataset)
+            trained.manifest.trainingSource = source
+            trained.manifest.eventsThrough = trainedThrough
+            log(String(format: "retrain: fitted %@ on %d interactions in %.1fs", m.manifest.kind, dataset.log.count, Date().timeIntervalSince(t0)))
+            candidates.append(trained)
+        }
+
+        // Measure both on the held-out events, each with the events it did not train on folded
+        // into the users' histories, as a request would see them.
+        var currentScores: [String: Double] = [:], candidateScores: [String: Double] = [:]
+        for (n, name) in names.enumerated() {
+            currentScores[name] = ndcg(models[n], cases: cases, events: events, upTo: trainedThrough, rule: rule)
+            candidateScores[name] = ndcg(candidates[n], cases: cases, events: events, upTo: trainedThrough, rule: rule)
+        }
+        let worse = names.filter { candidateScores[$0]! < currentScores[$0]! - options.margin }
+        let figures = names.map { String(format: "%@ %.4f → %.4f", $0, currentScores[$0]!, candidateScores[$0]!) }.joined(separator: ", ")
+        guard worse.isEmpty else {
+            return report(.kept, "candidate worse by more than \(options.margin) NDCG@10 (\(figures))", through: trainedThrough,
+                          heldOut: heldOut.count, users: cases.count, current: currentScores, candidate: candidateScores)
+        }
+
+        // Write the version, then record it, then make it current.
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let dir = options.versionsDirectory.appendingPathComponent("v-\(stamp)-\(trainedThrough)")
+        var paths: [String] = []
+        for (n, c) in candidates.enumerated() {
+            let url = dir.appendingPathComponent(names[n])
+            try c.save(to: url)
+            paths.append(url.standardizedFileURL.path)
+        }
+        var r = report(.swapped, "candidate not worse than current by more than \(options.margin) NDCG@10 (\(figures))", through: trainedThrough,
+                       heldOut: heldOut.count, users: cases.count, current: currentScores, candidate: candidateScores)
+        let text = String(decoding: (try? JSONEncoder().encode(r)) ?? Data(), as: UTF8.self)
+        let version = try await store.registerVersion(paths: paths, eventsThrough: trainedThrough, report: text)
+        try await store.setCurrent(version: version.version)
+        r.toVersion = version.version
+        try await prune(store: store, options: options, log: log)
+        return r
+    }
+
+    /// Names as the server gives them (kind, then kind-2 … for repeats).
+    static func servedNames(_ models: [TrainedModel]) -> [String] {
+        var used = Set<String>()
+        return models.map { m in
+            let kind = m.manifest.kind
+            var name = kind, suffix = 2
+            while used.contains(name) { name = "\(kind)-\(suffix)"; suffix += 1 }
+            used.insert(name)
+            return name
+        }
+    }
+
+    static func ruleOf(_ model: TrainedModel, options: RetrainOptions) throws -> EventRule {
+        let spec = options.baseData?.eventRule ?? model.manifest.trainingSource?.eventRule
+        return try spec.map { try EventRule(spec: $0) } ?? EventRule()
+    }
+
+    /// One held-out case per user: the positive items of their held-out events.
+    struct HoldoutCase { var user: String; var targets: [String] }
+
+    static func holdoutCases(heldOut: [StoredFeedback], rule: EventRule) -> [HoldoutCase] {
+        var targets: [String: [String]] = [:]
+        var order: [String] = []
+        for e in EventMerge.chronological(heldOut) where rule.isPositive(e.event) {
+            if targets[e.event.user] == nil { order.append(e.event.user) }
+            if !(targets[e.event.user]!.contains(e.event.item)) { targets[e.event.user, default: []].append(e.event.item) }
+        }
+        return order.map { HoldoutCase(user: $0, targets: targets[$0]!) }
+    }
+
+    /// Mean NDCG@10 over the cases, full ranking with the history excluded. A model's history of
+    /// a user is its training history plus their events after its own cut and up to `upTo`.
+    static func ndcg(_ m: TrainedModel, cases: [HoldoutCase], events: [StoredFeedback], upTo: Int64, rule: EventRule) -> Double {
+        var byUser: [String: [StoredFeedback]] = [:]
+        for e in events where e.id > m.manifest.eventsThrough && e.id <= upTo { byUser[e.event.user, default: []].append(e) }
+        var total = 0.0, counted = 0
+        for c in cases {
+            let u = m.userIDs.index(of: c.user)
+            let base = u.map { m.histories[Int($0)] } ?? []
+            let ext = EventMerge.extend(history: base, with: byUser[c.user] ?? [], rule: rule) { m.itemIDs.index(of: $0) }
+            let history = Set(ext.history)
+            let targets = Set(c.targets.compactMap { m.itemIDs.index(of: $0) }.filter { !history.contains($0) })
+            // Users whose targets are all unknown to this model still count, as misses.
+            counted += 1
+            guard !targets.isEmpty, !ext.history.isEmpty || u != nil else { continue }
+            if u == nil && !m.model.canScoreNewUsers { continue }
+            var scores = m.model.score(ScoringQuery(user: u, history: ext.history))
+            for i in history.union(ext.excluded) where Int(i) < scores.count { scores[Int(i)] = -.infinity }
+            let ranked = TopK.select(scores, k: 10)
+            total += CaseMetrics(ranked: ranked, targets: targets, ks: [10]).values[.ndcg]![0]
+        }
+        return counted == 0 ? 0 : total / Double(counted)
+    }
+
+    /// Deletes retrained versions beyond `keepVersions`, oldest first (never the current one, and
+    /// never directories outside `versionsDirectory`).
+    static func prune(store: any EventStore, options: RetrainOptions, log: @Sendable (String) -> Void) async throws {
+        let root = options.versionsDirectory.standardizedFileURL.path + "/"
+        let current = try await store.currentVersion()?.version
+        let retrained = try await store.versions().filter { v in v.paths.allSatisfy { $0.hasPrefix(root) } }
+        guard retrained.count > options.keepVersions else { return }
+        for v in retrained.prefix(retrained.count - options.keepVersions) where v.version != current {
+            try await store.deleteVersion(v.version)
+            let dirs = Set(v.paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+            for d in dirs where d.hasPrefix(root) { try? FileManager.default.removeItem(atPath: d) }
+            log("retrain: deleted version \(v.version)")
+        }
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import Logging
+import OsusumeCore
+import OsusumeData
+import PostgresNIO
+
+/// The fleet store: events and model versions in PostgreSQL (postgres-nio's pooled client), so
+/// several server processes share one log and one current-model pointer. Same schema and
+/// behaviour as `SQLiteEventStore`; `201` still means committed (PostgreSQL's default
+/// `synchronous_commit=on`), and concurrent appends share one transaction.
+public final class PostgresEventStore: EventStore {
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let group: GroupCommit
+    private let logger: Logger
+    public let location: String
+
+    /// - Parameter url: `postgres://user:password@host:port/database`; `?sslmode=disable` is
+    ///   the default on loopback, `require` asks for TLS.
+    public init(url: String) async throws {
+        guard let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty else {
+            throw OsusumeError.invalidArgument("store URL '\(Self.redacted(url))': expected postgres://user:password@host:port/database")
+        }
+        let database = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
+        let sslmode = parts.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslmode {
+        case "disable": tls = .disable
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "require": tls = .require(.makeClientConfiguration())
+        default: throw OsusumeError.invalidArgument("store URL: sslmode must be disable, prefer or require, got '\(sslmode)'")
+        }
+        var config = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: parts.user ?? "postgres",
+                                                  password: parts.password, database: database.isEmpty ? nil : database, tls: tls)
+        // A database that is down must fail writes quickly (503), not hang requests.
+        config.options.connectTimeout = .seconds(3)
+        config.options.maximumConnections = 16
+        var logger = Logger(label: "osusume.store.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+        location = Self.redacted(url)
+        group = GroupCommit { [client, logger] events in try await PostgresEventStore.insert(events, client: client, logger: logger) }
+        do { try await migrate() } catch {
+            runner.cancel()
+            throw EventStoreUnavailable("cannot open \(location): \(Self.describe(error))")
+        }
+    }
+
+    static func redacted(_ url: String) -> String {
+        guard var parts = URLComponents(string: url) else { return "postgres://…" }
+        if parts.password != nil { parts.password = "***" }
+        return parts.string ?? "postgres://…"
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] { return "\(e.code): \(message)" }
+            return "\(e.code)"
+        }
+        return "\(error)"
+    }
+
+    /// Runs a store operation, turning database errors into `EventStoreUnavailable`.
+    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let e as PSQLError {
+            throw EventStoreUnavailable(Self.describe(e))
+        }
+    }
+
+    /// Schema steps, applied once each under an advisory lock so replicas starting together
+    /// do not race.
+    static let migrations: [(name: String, sql: [String])] = [
+        ("v1", [
+            """
+            CREATE TABLE feedback (
+                id BIGSERIAL PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                item TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                rating DOUBLE PRECISION,
+                at DOUBLE PRECISION NOT NULL,
+                received_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX feedback_user ON feedback(user_id, id)",
+        ]),
+        ("v2-model-versions", [
+            """
+            CREATE TABLE model_versions (
+                version BIGSERIAL PRIMARY KEY,
+                paths TEXT NOT NULL UNIQUE,
+                events_through BIGINT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                report TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE model_current (
+                slot INTEGER PRIMARY KEY CHECK (slot = 1),
+                version BIGINT NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ]),
+    ]
+
+    private func migrate() async throws {
+        try await client.withTransaction(logger: logger) { conn in
+            try await conn.query("SELECT pg_advisory_xact_lock(7306117)", logger: logger)
+            try await conn.query("CREATE TABLE IF NOT EXISTS osusume_migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
+                                 logger: logger)
+            var applied = Set<String>()
+            for try await name in try await conn.query("SELECT name FROM osusume_migrations", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+            for m in Self.migrations where !applied.contains(m.name) {
+                for sql in m.sql { try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+                let now = Date().timeIntervalSince1970
+                try await conn.query("INSERT INTO osusume_migrations (name, applied_at) VALUES (\(m.name), \(now))", logger: logger)
+            }
+        }
+    }
+
+    private static func insert(_ events: [FeedbackEvent], client: PostgresClient, logger: Logger) async throws -> [StoredFeedback] {
+        let received = Date().timeIntervalSince1970
+        let users = events.map(\.user), items = events.map(\.item), kinds = events.map(\.kind)
+        let ratings = events.map { $0.rating ?? .nan }   // NaN stands for "no rating" in the array
+        let ats = events.map { $0.at ?? received }
+        do {
+            // One statement for the whole group; ids come from the sequence in row order.
+            let rows = try await client.query("""
+                INSERT INTO feedback (user_id, item, kind, rating, at, received_at)
+                SELECT u, i, k, NULLIF(r, 'NaN'::float8), a, \(received)
+                FROM unnest(\(users)::text[], \(items)::text[], \(kinds)::text[], \(ratings)::float8[], \(ats)::float8[])
+                     WITH ORDINALITY AS t(u, i, k, r, a, n)
+                ORDER BY n
+                RETURNING id
+                """, logger: logger)
+            var ids: [Int64] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            ids.sort()
+            guard ids.count == events.count else { throw EventStoreUnavailable("inserted \(ids.count) of \(events.count) events") }
+            return zip(ids, events).enumerated().map { n, pair in
+                var e = pair.1
+                e.at = ats[n]
+                return StoredFeedback(id: pair.0, event: e, receivedAt: received)
+            }
+        } catch let e as PSQLError {
+            throw EventStoreUnavailable(describe(e))
+        }
+    }
+
+    public func append(_ events: [FeedbackEvent]) async throws -> [StoredFeedback] {
+        for e in events { try e.validate() }
+        return try await group.submit(events)
+    }
+
+    private func fetchEvents(_ query: PostgresQuery) async throws -> [StoredFeedback] {
+        try await guarded {
+            var out: [StoredFeedback] = []
+            let rows = try await client.query(query, logger: logger)
+            for try await (id, user, item, kind, rating, at, received) in rows.decode((Int64, String, String, String, Double?, Double, Double).self) {
+                out.append(StoredFeedback(id: id, event: FeedbackEvent(user: user, item: item, kind: kind, rating: rating, at: at),
+                                          receivedAt: received))
+            }
+            return out
+        }
+    }
+
+    public func events(user: String, after: Int64) async throws -> [StoredFeedback] {
+        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback WHERE user_id = \(user) AND id > \(after) ORDER BY id")
+    }
+
+    public func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback] {
+        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback WHERE id > \(after) AND id <= \(through) ORDER BY id LIMIT \(limit)")
+    }
+
+    private func scalar(_ query: PostgresQuery) async throws -> Int64 {
+        try await guarded {
+            for try await v in try await client.query(query, logger: logger).decode(Int64.self) { return v }
+            return 0
+        }
+    }
+
+    public func maxID() async throws -> Int64 { try await scalar("SELECT COALESCE(MAX(id), 0)::bigint FROM feedback") }
+    public func count() async throws -> Int { Int(try await scalar("SELECT COUNT(*)::bigint FROM feedback")) }
+
+    public func recent(limit: Int) async throws -> [StoredFeedback] {
+        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback ORDER BY id DESC LIMIT \(limit)")
+    }
+
+    // MARK: model versions
+
+    private func fetchVersions(_ query: PostgresQuery) async throws -> [ModelVersion] {
+        try await guarded {
+            var out: [ModelVersion] = []
+            for try await (v, paths, through, created, report) in try await client.query(query, logger: logger)
+                .decode((Int64, String, Int64, Double, String).self) {
+                let list = (try? JSONDecoder().decode([String].self, from: Data(paths.utf8))) ?? []
+                out.append(ModelVersion(version: v, paths: list, eventsThrough: through, createdAt: created, report: report))
+            }
+            return out
+        }
+    }
+
+    public func registerVersion(paths: [String], eventsThrough: Int64, report: String) async throws -> ModelVersion {
+        let key = ModelVersionKey.paths(paths)
+        let now = Date().timeIntervalSince1970
+        _ = try await guarded {
+            try await client.query("""
+                INSERT INTO model_versions (paths, events_through, created_at, report) VALUES (\(key), \(eventsThrough), \(now), \(report))
+                ON CONFLICT (paths) DO NOTHING
+                """, logger: logger)
+        }
+        guard let v = try await fetchVersions("SELECT version, paths, events_through, created_at, report FROM model_versions WHERE paths = \(key)").first else {
+            throw EventStoreUnavailable("model version not recorded")
+        }
+        return v
+    }
+
+    public func versions() async throws -> [ModelVersion] {
+        try await fetchVersions("SELECT version, paths, events_through, created_at, report FROM model_versions ORDER BY version")
+    }
+
+    public func currentVersion() async throws -> ModelVersion? {
+        try await fetchVersions("""
+            SELECT v.version, v.paths, v.events_through, v.created_at, v.report
+            FROM model_current c JOIN model_versions v ON v.version = c.version
+            """).first
+    }
+
+    public func setCurrent(version: Int64) async throws {
+        guard try await scalar("SELECT COUNT(*)::bigint FROM model_versions WHERE version = \(version)") == 1 else {
+            throw OsusumeError.unknownID(kind: "model version", id: String(version))
+        }
+        let now = Date().timeIntervalSince1970
+        _ = try await guarded {
+            try await client.query("""
+                INSERT INTO model_current (slot, version, updated_at) VALUES (1, \(version), \(now))
+                ON CONFLICT (slot) DO UPDATE SET version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+                """, logger: logger)
+        }
+    }
+
+    public func deleteVersion(_ version: Int64) async throws {
+        if try await currentVersion()?.version == version {
+            throw OsusumeError.invalidArgument("version \(version) is current and cannot be deleted")
+        }
+        _ = try await guarded { try await client.query("DELETE FROM model_versions WHERE version = \(version)", logger: logger) }
+    }
+
+    public func withRetrainLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T? {
+        // A session-level advisory lock on one pooled connection: released when the holder's
+        // connection ends, so a replica killed mid-retrain does not block the others.
+        try await guarded {
+            try await client.withConnection { conn -> T? in
+                var taken = false
+                for try await ok in try await conn.query("SELECT pg_try_advisory_lock(7306118)", logger: logger).decode(Bool.self) { taken = ok }
+                guard taken else { return nil }
+                do {
+                    let result = try await body()
+                    _ = try? await conn.query("SELECT pg_advisory_unlock(7306118)", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await conn.query("SELECT pg_advisory_unlock(7306118)", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    public func close() async { runner.cancel() }
+}

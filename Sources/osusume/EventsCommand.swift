@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import OsusumeCore
+import OsusumeData
+import OsusumeStore
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Work with the event store: back-fill it from a file, count what it holds.",
+        subcommands: [EventsImportCommand.self, EventsCountCommand.self])
+}
+
+struct EventsImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Back-fill the event store from a file of events.",
+        discussion: """
+        JSON lines ({"user": "1", "item": "50", "kind": "like", "rating": 4.5, "at": 1700000000}) or CSV \
+        with a header naming user, item, kind and optionally rating and at (seconds since 1970). Every \
+        line is checked first; a bad line stops the import with its line number and nothing is stored.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The file (.jsonl / .json lines, or .csv).")
+    var file: String
+    @Option(help: "The event store: a SQLite file or a postgres:// URL.")
+    var store = "feedback.sqlite"
+    @Option(help: "Events committed per transaction.")
+    var chunk = 50_000
+
+    func run() throws {
+        global.apply()
+        let events = try EventFile.read(path: file)
+        guard !events.isEmpty else { throw OsusumeError.emptyData("\(file): no events") }
+        let url = store, size = max(1, chunk)
+        let start = Date()
+        let stored: Int = try blocking {
+            let s = try await EventStores.open(url)
+            var done = 0
+            for lo in stride(from: 0, to: events.count, by: size) {
+                let part = Array(events[lo ..< min(events.count, lo + size)])
+                do { done += try await s.append(part).count } catch {
+                    await s.close()
+                    throw OsusumeError.file(url, problem: "stopped after \(done) of \(events.count) events were committed: \(error)")
+                }
+                if events.count > size { logLine("committed \(done) / \(events.count) events") }
+            }
+            await s.close()
+            return done
+        }
+        let seconds = Date().timeIntervalSince(start)
+        if global.json {
+            try printJSON(["file": file, "store": url, "events": stored, "seconds": seconds] as [String: Any])
+        } else {
+            print(String(format: "stored %d events from %@ in %.2fs (%.0f events/s)", stored, file, seconds, Double(stored) / max(seconds, 1e-9)))
+        }
+    }
+}
+
+struct EventsCountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "count", abstract: "Count the stored events and show the model versions.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The event store: a SQLite file or a postgres:// URL.")
+    var store = "feedback.sqlite"
+
+    func run() throws {
+        global.apply()
+        let url = store
+        let (count, last, versions, current) = try blocking {
+            let s = try await EventStores.open(url)
+            let r = (try await s.count(), try await s.maxID(), try await s.versions(), try await s.currentVersion()?.version)
+            await s.close()
+            return r
+        }
+        print("\(count) events (last id \(last)) in \(url)")
+        for v in versions {
+            print("version \(v.version)\(v.version == current ? " (current)" : ""): events through \(v.eventsThrough); \(v.paths.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Reads a file of feedback events, checking every line.
+enum EventFile {
+    static func read(path: String) throws -> [FeedbackEvent] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw OsusumeError.file(path, problem: "cannot read the file") }
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        var out: [FeedbackEvent] = []
+        if path.lowercased().hasSuffix(".csv") {
+            guard let header = lines.first, !header.isEmpty else { throw OsusumeError.malformed(file: path, line: 1, problem: "expected a header naming user, item, kind") }
+            let names = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let u = names.firstIndex(of: "user"), let i = names.firstIndex(of: "item"), let k = names.firstIndex(of: "kind") else {
+                throw OsusumeError.malformed(file: path, line: 1, problem: "the header must name user, item and kind; got '\(header.prefix(80))'")
+            }
+            let r = names.firstIndex(of: "rating"), a = names.firstIndex(of: "at")
+            for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+                let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard f.count == names.count else {
+                    throw OsusumeError.malformed(file: path, line: n + 1, problem: "expected \(names.count) fields, got \(f.count)")
+                }
+                func number(_ idx: Int?, _ what: String) throws -> Double? {
+                    guard let idx, !f[idx].isEmpty else { return nil }
+                    guard let v = Double(f[idx]) else { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(what) '\(f[idx].prefix(20))' is not a number") }
+                    return v
+                }
+                let e = FeedbackEvent(user: f[u], item: f[i], kind: f[k], rating: try number(r, "rating"), at: try number(a, "at"))
+                do { try e.validate() } catch { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(error)") }
+                out.append(e)
+            }
+            return out
+        }
+        let decoder = JSONDecoder()
+        struct Line: Decodable {
+            var user: Flexible; var item: Flexible; var kind: String; var rating: Double?; var at: Double?
+            struct Flexible: Decodable {
+                var value: String
+                init(from d: Decoder) throws {
+                    let c = try d.singleValueContainer()
+                    if let s = try? c.decode(String.self) { value = s } else { value = String(try c.decode(Int64.self)) }
+                }
+            }
+        }
+        for (n, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let l: Line
+            do { l = try decoder.decode(Line.self, from: Data(line.utf8)) } catch {
+                throw OsusumeError.malformed(file: path, line: n + 1, problem: "not an event object with user, item and kind")
+            }
+            let e = FeedbackEvent(user: l.user.value, item: l.item.value, kind: l.kind, rating: l.rating, at: l.at)
+            do { try e.validate() } catch { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(error)") }
+            out.append(e)
+        }
+        return out
+    }
+}
