@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval"]),
         .testTarget(name: "OsusumeNeuralTests", dependencies: ["OsusumeNeural", "OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeTensor"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
+        .testTarget(name: "OsusumeStoreTests", dependencies: ["OsusumeStore", "OsusumeData", "OsusumeCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OsusumeServeTests", dependencies: [
             "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -65,6 +65,9 @@ public final class RecommendationService: @unchecked Sendable {
     public let rule: EventRule
     private let reloadCounter = Swappable(0)
     private let storeReadFailures = Swappable(0)
+    /// After a failed read the store is not asked again until then, so requests are answered
+    /// from memory at once while it is down.
+    private let storeDownUntil = Swappable(Date.distantPast)
 
     /// - Parameters:
     ///   - models: the first model set.
@@ -133,12 +136,15 @@ public final class RecommendationService: @unchecked Sendable {
     public func userHistory(_ id: String, set: ModelSet) async -> UserHistory {
         let known = set.userIDs.index(of: id)
         let base = known.map { set.histories[Int($0)] } ?? []
-        guard let store else { return UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0) }
+        let memoryOnly = UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0)
+        guard let store else { return memoryOnly }
+        if storeDownUntil.get() > Date() { storeReadFailures.update { $0 += 1 }; return memoryOnly }
         let events: [StoredFeedback]
         do { events = try await store.events(user: id, after: set.eventsThrough) } catch {
             // Reads go on from memory while the store is down.
-            storeReadFailures.set(storeReadFailures.get() + 1)
-            return UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0)
+            storeReadFailures.update { $0 += 1 }
+            storeDownUntil.set(Date().addingTimeInterval(2))
+            return memoryOnly
         }
         let ext = EventMerge.extend(history: base, with: events, rule: rule) { set.itemIDs.index(of: $0) }
         return UserHistory(history: ext.history, excluded: ext.excluded, knownUser: known != nil, events: events.count)

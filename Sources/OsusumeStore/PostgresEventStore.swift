@@ -13,10 +13,12 @@ public final class PostgresEventStore: EventStore {
     private let runner: Task<Void, Never>
     private let group: GroupCommit
     private let logger: Logger
+    private let schema: String?
     public let location: String
 
     /// - Parameter url: `postgres://user:password@host:port/database`; `?sslmode=disable` is
-    ///   the default on loopback, `require` asks for TLS.
+    ///   the default on loopback, `require` asks for TLS; `?schema=NAME` keeps the tables in
+    ///   their own schema (created when missing), so several deployments can share a database.
     public init(url: String) async throws {
         guard let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty else {
             throw OsusumeError.invalidArgument("store URL '\(Self.redacted(url))': expected postgres://user:password@host:port/database")
@@ -30,11 +32,17 @@ public final class PostgresEventStore: EventStore {
         case "require": tls = .require(.makeClientConfiguration())
         default: throw OsusumeError.invalidArgument("store URL: sslmode must be disable, prefer or require, got '\(sslmode)'")
         }
+        let schema = parts.queryItems?.first { $0.name == "schema" }?.value
+        if let schema, schema.isEmpty || schema.count > 63 || !schema.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) {
+            throw OsusumeError.invalidArgument("store URL: schema must be 1-63 characters of a-z, 0-9 and _, got '\(schema.prefix(70))'")
+        }
+        self.schema = schema
         var config = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: parts.user ?? "postgres",
                                                   password: parts.password, database: database.isEmpty ? nil : database, tls: tls)
         // A database that is down must fail writes quickly (503), not hang requests.
         config.options.connectTimeout = .seconds(3)
         config.options.maximumConnections = 16
+        if let schema { config.options.additionalStartupParameters = [("search_path", schema)] }
         var logger = Logger(label: "osusume.store.postgres")
         logger.logLevel = .critical
         self.logger = logger
@@ -43,7 +51,7 @@ public final class PostgresEventStore: EventStore {
         runner = Task { await client.run() }
         location = Self.redacted(url)
         group = GroupCommit { [client, logger] events in try await PostgresEventStore.insert(events, client: client, logger: logger) }
-        do { try await migrate() } catch {
+        do { try await Self.guarded(seconds: 5) { [self] in try await migrate() } } catch {
             runner.cancel()
             throw EventStoreUnavailable("cannot open \(location): \(Self.describe(error))")
         }
@@ -63,10 +71,25 @@ public final class PostgresEventStore: EventStore {
         return "\(error)"
     }
 
-    /// Runs a store operation, turning database errors into `EventStoreUnavailable`.
-    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let e as PSQLError {
-            throw EventStoreUnavailable(Self.describe(e))
+    /// Runs a store operation within `seconds`, turning database errors and time-outs into
+    /// `EventStoreUnavailable`: the pool retries a lost server for ever, a request must not.
+    private func guarded<T: Sendable>(seconds: Double = 3, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Self.guarded(seconds: seconds, body)
+    }
+
+    static func guarded<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)); return nil }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw EventStoreUnavailable("no answer from PostgreSQL within \(seconds)s")
+                }
+                return value
+            }
+        } catch let e as PSQLError {
+            throw EventStoreUnavailable(describe(e))
         }
     }
 
@@ -110,6 +133,7 @@ public final class PostgresEventStore: EventStore {
     private func migrate() async throws {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(7306117)", logger: logger)
+            if let schema { try await conn.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger) }
             try await conn.query("CREATE TABLE IF NOT EXISTS osusume_migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
                                  logger: logger)
             var applied = Set<String>()
@@ -129,7 +153,7 @@ public final class PostgresEventStore: EventStore {
         let users = events.map(\.user), items = events.map(\.item), kinds = events.map(\.kind)
         let ratings = events.map { $0.rating ?? .nan }   // NaN stands for "no rating" in the array
         let ats = events.map { $0.at ?? received }
-        do {
+        return try await guarded(seconds: 10) {
             // One statement for the whole group; ids come from the sequence in row order.
             let rows = try await client.query("""
                 INSERT INTO feedback (user_id, item, kind, rating, at, received_at)
@@ -148,8 +172,6 @@ public final class PostgresEventStore: EventStore {
                 e.at = ats[n]
                 return StoredFeedback(id: pair.0, event: e, receivedAt: received)
             }
-        } catch let e as PSQLError {
-            throw EventStoreUnavailable(describe(e))
         }
     }
 
@@ -158,8 +180,8 @@ public final class PostgresEventStore: EventStore {
         return try await group.submit(events)
     }
 
-    private func fetchEvents(_ query: PostgresQuery) async throws -> [StoredFeedback] {
-        try await guarded {
+    private func fetchEvents(_ query: PostgresQuery, seconds: Double = 3) async throws -> [StoredFeedback] {
+        try await guarded(seconds: seconds) { [self] in
             var out: [StoredFeedback] = []
             let rows = try await client.query(query, logger: logger)
             for try await (id, user, item, kind, rating, at, received) in rows.decode((Int64, String, String, String, Double?, Double, Double).self) {
@@ -171,7 +193,8 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func events(user: String, after: Int64) async throws -> [StoredFeedback] {
-        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback WHERE user_id = \(user) AND id > \(after) ORDER BY id")
+        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback WHERE user_id = \(user) AND id > \(after) ORDER BY id",
+                              seconds: 1)
     }
 
     public func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback] {
@@ -179,7 +202,7 @@ public final class PostgresEventStore: EventStore {
     }
 
     private func scalar(_ query: PostgresQuery) async throws -> Int64 {
-        try await guarded {
+        try await guarded { [self] in
             for try await v in try await client.query(query, logger: logger).decode(Int64.self) { return v }
             return 0
         }
@@ -195,7 +218,7 @@ public final class PostgresEventStore: EventStore {
     // MARK: model versions
 
     private func fetchVersions(_ query: PostgresQuery) async throws -> [ModelVersion] {
-        try await guarded {
+        try await guarded { [self] in
             var out: [ModelVersion] = []
             for try await (v, paths, through, created, report) in try await client.query(query, logger: logger)
                 .decode((Int64, String, Int64, Double, String).self) {
@@ -209,7 +232,7 @@ public final class PostgresEventStore: EventStore {
     public func registerVersion(paths: [String], eventsThrough: Int64, report: String) async throws -> ModelVersion {
         let key = ModelVersionKey.paths(paths)
         let now = Date().timeIntervalSince1970
-        _ = try await guarded {
+        _ = try await guarded { [self] in
             try await client.query("""
                 INSERT INTO model_versions (paths, events_through, created_at, report) VALUES (\(key), \(eventsThrough), \(now), \(report))
                 ON CONFLICT (paths) DO NOTHING
@@ -237,7 +260,7 @@ public final class PostgresEventStore: EventStore {
             throw OsusumeError.unknownID(kind: "model version", id: String(version))
         }
         let now = Date().timeIntervalSince1970
-        _ = try await guarded {
+        _ = try await guarded { [self] in
             try await client.query("""
                 INSERT INTO model_current (slot, version, updated_at) VALUES (1, \(version), \(now))
                 ON CONFLICT (slot) DO UPDATE SET version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
@@ -249,14 +272,15 @@ public final class PostgresEventStore: EventStore {
         if try await currentVersion()?.version == version {
             throw OsusumeError.invalidArgument("version \(version) is current and cannot be deleted")
         }
-        _ = try await guarded { try await client.query("DELETE FROM model_versions WHERE version = \(version)", logger: logger) }
+        _ = try await guarded { [self] in try await client.query("DELETE FROM model_versions WHERE version = \(version)", logger: logger) }
     }
 
     public func withRetrainLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T? {
         // A session-level advisory lock on one pooled connection: released when the holder's
-        // connection ends, so a replica killed mid-retrain does not block the others.
-        try await guarded {
-            try await client.withConnection { conn -> T? in
+        // connection ends, so a replica killed mid-retrain does not block the others. No time
+        // limit: the body (a retrain) takes minutes.
+        do {
+            return try await client.withConnection { conn -> T? in
                 var taken = false
                 for try await ok in try await conn.query("SELECT pg_try_advisory_lock(7306118)", logger: logger).decode(Bool.self) { taken = ok }
                 guard taken else { return nil }
@@ -269,6 +293,8 @@ public final class PostgresEventStore: EventStore {
                     throw error
                 }
             }
+        } catch let e as PSQLError {
+            throw EventStoreUnavailable(Self.describe(e))
         }
     }
 
