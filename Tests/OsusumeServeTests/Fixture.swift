@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import OsusumeStore
 import OsusumeCore
 import OsusumeData
@@ -56,5 +57,33 @@ enum Fixture {
     static func temporaryStore() throws -> SQLiteEventStore {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-serve-\(UUID().uuidString)")
         return try SQLiteEventStore(path: dir.appendingPathComponent("feedback.sqlite").path)
+    }
+}
+
+extension Fixture {
+    /// Event stores to run a live-loop test on: SQLite, and PostgreSQL in a fresh schema when
+    /// `OSUSUME_TEST_POSTGRES_URL` is set (required under CI).
+    static func stores(file: StaticString = #filePath, line: UInt = #line) async throws -> [(name: String, store: any EventStore)] {
+        var out: [(String, any EventStore)] = [("sqlite", try temporaryStore())]
+        if let url = ProcessInfo.processInfo.environment["OSUSUME_TEST_POSTGRES_URL"], !url.isEmpty {
+            let schema = "s_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+            out.append(("postgres", try await PostgresEventStore(url: url + (url.contains("?") ? "&" : "?") + "schema=\(schema)")))
+        } else if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail("OSUSUME_TEST_POSTGRES_URL is not set: run the suite with scripts/test.sh", file: file, line: line)
+        }
+        return out
+    }
+
+    /// The fixture's log as a file (`user item` per line, time order), for models that record
+    /// where their training data came from.
+    static func dataFile() throws -> String {
+        let d = dataset()
+        var text = ""
+        for r in 0..<d.log.count { text += "\(d.log.userIDs.id(of: d.log.users[r])) \(d.log.itemIDs.id(of: d.log.items[r]))\n" }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("log.txt").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 }

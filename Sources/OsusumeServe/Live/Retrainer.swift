@@ -161,7 +161,7 @@ public enum Retrainer {
         var order: [String] = []
         for e in EventMerge.chronological(heldOut) where rule.isPositive(e.event) {
             if targets[e.event.user] == nil { order.append(e.event.user) }
-            if !(targets[e.event.user]!.contains(e.event.item)) { targets[e.event.user, default: []].append(e.event.item) }
+            if !targets[e.event.user, default: []].contains(e.event.item) { targets[e.event.user, default: []].append(e.event.item) }
         }
         return order.map { HoldoutCase(user: $0, targets: targets[$0]!) }
     }
