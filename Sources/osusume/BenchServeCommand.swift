@@ -80,23 +80,18 @@ struct BenchServeCommand: ParsableCommand {
                 i &+= Int(TopK.select(s, k: k).first ?? 0)
             }
         }
-        func summary(_ t: [Double]) -> [String: Double] {
-            let s = t.sorted()
-            func q(_ p: Double) -> Double { s.isEmpty ? 0 : s[min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1)] }
-            return ["p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99), "max_ms": s.last ?? 0, "mean_ms": s.reduce(0, +) / Double(max(1, s.count))]
-        }
         let results: [(String, [Double])] = [("core: \(name) top-\(k)", core), ("full request", full), ("full request + JSON", encoded), ("dense score (reference)", denseTimes)]
         if global.json {
             try printJSON([
                 "model": set.identities[0].source, "kind": set.identities[0].kind, "items": n, "history": history, "k": k,
                 "requests": requests, "threads": Threads.count, "load_s": loadSeconds,
-                "paths": results.filter { !$0.1.isEmpty }.map { ["path": $0.0, "requests": $0.1.count, "latency": summary($0.1)] as [String: Any] },
+                "paths": results.filter { !$0.1.isEmpty }.map { ["path": $0.0, "requests": $0.1.count, "latency": latencySummary($0.1)] as [String: Any] },
             ] as [String: Any])
             return
         }
         print("bench serve: \(set.identities[0].kind) over \(n) items (\(model ?? "synthetic")), history \(history), k \(k), one thread")
         print(renderTable(["path", "requests", "p50", "p90", "p99", "max"], results.filter { !$0.1.isEmpty }.map { r in
-            let s = summary(r.1)
+            let s = latencySummary(r.1)
             return [r.0, "\(r.1.count)"] + ["p50_ms", "p90_ms", "p99_ms", "max_ms"].map { String(format: "%.3f ms", s[$0]!) }
         }))
     }
@@ -117,4 +112,11 @@ struct BenchServeCommand: ParsableCommand {
                                      dataset: FittedDataSummary(Dataset(name: "synthetic", format: "synthetic", log: log)), fitSeconds: 0)
         return TrainedModel(model: ease, itemIDs: ids, userIDs: IDMap(), histories: [], catalog: catalog, manifest: manifest)
     }
+}
+
+/// p50, p90, p99, max and mean of latencies in milliseconds.
+func latencySummary(_ t: [Double]) -> [String: Double] {
+    let s = t.sorted()
+    func q(_ p: Double) -> Double { s.isEmpty ? 0 : s[min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1)] }
+    return ["p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99), "max_ms": s.last ?? 0, "mean_ms": s.reduce(0, +) / Double(max(1, s.count))]
 }

@@ -45,7 +45,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("recent-days"), help: "Keep only the last N days of activity.")
     var recentDays: Double?
 
-    @Option(help: "An event store (SQLite file or postgres:// URL) whose feedback events join the data (see --event-rule).")
+    @Option(help: "An event store (SQLite file or postgres:// URL) whose feedback events join --data (without --data: the events alone; see --event-rule).")
     var events: String?
 
     @Option(name: .customLong("event-rule"), help: "What each event kind means: kind=keep|drop|NUMBER pairs, e.g. 'view=drop,like=5,minRating=3' (default: dislike and skip drop, others keep).")
@@ -56,9 +56,10 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Where the data comes from and how it is filtered, as recorded in a model's manifest.
+    /// `--events` without `--data` means the stored events alone; neither means the bundled data.
     func source() throws -> TrainingSource {
-        let path = try data ?? BundledData.path()
-        return TrainingSource(data: URL(fileURLWithPath: path).standardizedFileURL.path, format: format, filters: filters,
+        let path = try data ?? (events == nil ? BundledData.path() : nil)
+        return TrainingSource(data: path.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, format: format, filters: filters,
                               eventRule: eventRule)
     }
 
@@ -78,7 +79,6 @@ struct DataOptions: ParsableArguments {
                 return (e, m)
             }
             logLine("read \(stored.count) events from \(store.location)")
-            if stored.isEmpty && data == nil { logLine("the event store is empty: only the base data is used") }
         }
         let d = try source().load(events: stored, log: { logLine($0) }).dataset
         logLine(String(format: "loaded %@ (%@): %d users, %d items, %d interactions in %.2fs", d.name, d.format,

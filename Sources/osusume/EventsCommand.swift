@@ -8,7 +8,7 @@ struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "Work with the event store: back-fill it from a file, count what it holds.",
-        subcommands: [EventsImportCommand.self, EventsCountCommand.self])
+        subcommands: [EventsImportCommand.self, EventsExportCommand.self, EventsCountCommand.self])
 }
 
 struct EventsImportCommand: ParsableCommand {
@@ -55,6 +55,40 @@ struct EventsImportCommand: ParsableCommand {
         } else {
             print(String(format: "stored %d events from %@ in %.2fs (%.0f events/s)", stored, file, seconds, Double(stored) / max(seconds, 1e-9)))
         }
+    }
+}
+
+struct EventsExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the stored events as JSON lines (the format `events import` reads), oldest first.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The event store: a SQLite file or a postgres:// URL.")
+    var store = "feedback.sqlite"
+    @Option(help: "Only this user's events.")
+    var user: String?
+    @Option(help: "Only events with a larger id.")
+    var after: Int64 = 0
+
+    func run() throws {
+        global.apply()
+        let url = store, user = self.user, after = self.after
+        let events = try blocking {
+            let s = try await EventStores.open(url)
+            defer { Task { await s.close() } }
+            if let user { return try await s.events(user: user, after: after) }
+            return try await s.allEvents(after: after, through: try await s.maxID())
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var out = Data()
+        for e in events {
+            struct Line: Encodable { var id: Int64; var user: String; var item: String; var kind: String; var rating: Double?; var at: Double? }
+            out.append(try encoder.encode(Line(id: e.id, user: e.event.user, item: e.event.item, kind: e.event.kind, rating: e.event.rating, at: e.event.at)))
+            out.append(0x0A)
+            if out.count > 1 << 20 { FileHandle.standardOutput.write(out); out.removeAll(keepingCapacity: true) }
+        }
+        FileHandle.standardOutput.write(out)
     }
 }
 
@@ -123,8 +157,15 @@ enum EventFile {
         }
         for (n, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let l: Line
-            do { l = try decoder.decode(Line.self, from: Data(line.utf8)) } catch {
-                throw OsusumeError.malformed(file: path, line: n + 1, problem: "not an event object with user, item and kind")
+            do { l = try decoder.decode(Line.self, from: Data(line.utf8)) } catch let e as DecodingError {
+                let problem: String
+                switch e {
+                case .keyNotFound(let key, _): problem = "missing field '\(key.stringValue)'"
+                case .typeMismatch(_, let c), .valueNotFound(_, let c):
+                    problem = "wrong type for '\(c.codingPath.map(\.stringValue).joined(separator: "."))' (user and item: text or integer; rating and at: numbers)"
+                default: problem = "not a JSON object with user, item and kind"
+                }
+                throw OsusumeError.malformed(file: path, line: n + 1, problem: problem)
             }
             let e = FeedbackEvent(user: l.user.value, item: l.item.value, kind: l.kind, rating: l.rating, at: l.at)
             do { try e.validate() } catch { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(error)") }

@@ -5,21 +5,29 @@ import OsusumeCore
 /// manifest so that a retrain can load the same base data, add the events stored since, and
 /// filter the merged log the same way.
 public struct TrainingSource: Codable, Sendable, Equatable {
-    /// The base data set (absolute path) and its format (nil: detected).
-    public var data: String
+    /// The base data set (absolute path; nil: the stored events alone) and its format (nil:
+    /// detected).
+    public var data: String?
     public var format: String?
     public var filters: DataFilterSpec
     /// The event rule the events were merged with (`EventRule(spec:)`; nil: the default).
     public var eventRule: String?
 
-    public init(data: String, format: String? = nil, filters: DataFilterSpec = DataFilterSpec(), eventRule: String? = nil) {
+    public init(data: String?, format: String? = nil, filters: DataFilterSpec = DataFilterSpec(), eventRule: String? = nil) {
         self.data = data; self.format = format; self.filters = filters; self.eventRule = eventRule
     }
 
     /// Loads the base data, merges `events` under the rule, then filters: the log a model is
     /// (re)trained on.
     public func load(events: [StoredFeedback] = [], log: (String) -> Void = { _ in }) throws -> (dataset: Dataset, merge: EventMerge.Report?) {
-        var d = try DatasetLoader.load(path: data, format: format)
+        var d: Dataset
+        if let data {
+            d = try DatasetLoader.load(path: data, format: format)
+        } else {
+            guard !events.isEmpty else { throw OsusumeError.emptyData("no base data and no stored events to train on") }
+            d = Dataset(name: "events", format: "events", log: InteractionLog())
+            d.log.hasTimestamps = true
+        }
         var report: EventMerge.Report?
         if !events.isEmpty {
             let rule = try eventRule.map { try EventRule(spec: $0) } ?? EventRule()
