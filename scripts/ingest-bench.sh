@@ -7,6 +7,8 @@
 # Events/s = 2xx answers x events per request / seconds. After each run the store's count is read
 # (`osusume events count` for SQLite, psql for PostgreSQL) and must be >= the acknowledged count
 # (it may be higher by the requests in flight when wrk stopped).
+# Each store starts empty and grows across its runs (several million events by the last), which
+# slows later runs a little; a 3 s warm-up precedes the first.
 # Targets (SQLite): >= 20,000 events/s with batches, >= 5,000 events/s with single events.
 #
 # Environment (all optional):
@@ -15,8 +17,8 @@
 #   STORES         "sqlite postgres" (default) or one of them
 #   DURATION       seconds per wrk run (default 15)
 #   WRK_THREADS    wrk threads (default 2)
-#   CONNS_SINGLE   connections for single-event runs; a list runs each (default 64)
-#   CONNS_BATCH    connections for batch runs; a list runs each (default 16)
+#   CONNS_SINGLE   connections for single-event runs; a list runs each (default "64 128")
+#   CONNS_BATCH    connections for batch runs; a list runs each (default "8 16")
 #   BATCH          events per batch request (default 100)
 # Progress goes to stderr; the table goes to stdout.
 set -euo pipefail
@@ -36,11 +38,11 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 command -v wrk >/dev/null || die "wrk not found (apt-get install -y wrk)"
 command -v jq >/dev/null || die "jq not found (apt-get install -y jq)"
 
-STORES="${STORES:-sqlite postgres}"
+STORES="${STORES-sqlite postgres}"
 DURATION="${DURATION:-15}"
 WRK_THREADS="${WRK_THREADS:-2}"
-CONNS_SINGLE="${CONNS_SINGLE:-64}"
-CONNS_BATCH="${CONNS_BATCH:-16}"
+CONNS_SINGLE="${CONNS_SINGLE-64 128}"
+CONNS_BATCH="${CONNS_BATCH-8 16}"
 BATCH="${BATCH:-100}"
 TARGET_SINGLE=5000
 TARGET_BATCH=20000

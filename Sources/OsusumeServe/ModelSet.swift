@@ -117,6 +117,9 @@ public final class ModelSet: @unchecked Sendable {
     /// Stored events up to this id are in every model's training data; later ones are folded
     /// into users' histories at request time.
     public let eventsThrough: Int64
+    /// Items of the `--data` catalog the models do not know yet (new titles): feedback about
+    /// them is accepted and stored, and the next retrain learns them.
+    public let newCatalogItems: Set<String>
     /// The model version (in the event store) this set was loaded from; 0 when none.
     public internal(set) var version: Int64 = 0
 
@@ -132,6 +135,9 @@ public final class ModelSet: @unchecked Sendable {
         }.map(\.name)
     }
     public func model(named name: String) -> ServedModel? { personal.first { $0.name == name } }
+
+    /// Whether feedback may name this item: the models know it, or the catalog does.
+    public func acceptsFeedback(item id: String) -> Bool { itemIDs.contains(id) || newCatalogItems.contains(id) }
 
     /// Builds a model set from fitted models; the first defines the item space and the users.
     /// `extraCatalog` (e.g. from `--data`) adds to or overrides the models' catalog entries.
@@ -164,6 +170,8 @@ public final class ModelSet: @unchecked Sendable {
             }
         }
         catalog = merged
+        let served = itemIDs
+        newCatalogItems = Set(extraCatalog?.items.map(\.id).filter { !served.contains($0) } ?? [])
         items = itemIDs.ids.map { id in
             let c = merged[id]
             return ItemSummary(id: id, title: c.map { $0.title.isEmpty ? id : $0.title } ?? id, year: c?.year,

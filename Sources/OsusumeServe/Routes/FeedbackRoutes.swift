@@ -76,14 +76,16 @@ extension ServeRoutes {
                 }
                 bodies = list
             }
-            let items = service.models.itemIDs
+            let set = service.models
             var events: [FeedbackEvent] = []
             events.reserveCapacity(bodies.count)
             for (n, b) in bodies.enumerated() {
                 let event = FeedbackEvent(user: b.user.value, item: b.item.value, kind: b.kind, rating: b.rating, at: b.at?.seconds)
                 let prefix = bodies.count > 1 || payloadIsBatch(payload) ? "events[\(n)]: " : ""
                 do { try event.validate() } catch let e as OsusumeError { throw APIError(.badRequest, prefix + e.description) }
-                guard items.contains(event.item) else { throw APIError(.notFound, prefix + "unknown item '\(event.item)'") }
+                guard set.acceptsFeedback(item: event.item) else {
+                    throw APIError(.notFound, prefix + "unknown item '\(event.item)': neither the models nor the catalog (--data) know it")
+                }
                 events.append(event)
             }
             let stored = try await store.append(events)
