@@ -26,6 +26,7 @@ cleanup() { [ -z "$server" ] || kill -9 "$server" 2>/dev/null || true; jobs -p |
 trap cleanup EXIT
 store=${store:-$work/events.sqlite}
 port=$((20000 + RANDOM % 20000))
+run=r$RANDOM$RANDOM   # users of this run, apart from any earlier run's in the same store
 passed=0; failed=0
 
 echo "training a model for the trials …" >&2
@@ -51,12 +52,12 @@ for t in $(seq 1 "$trials"); do
   server=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
   : >"$work/acked"
-  for w in 1 2 3 4; do writer "t$t-w$w" "$work/acked" & done
+  for w in 1 2 3 4; do writer "$run-t$t-w$w" "$work/acked" & done
   sleep "0.$((3 + RANDOM % 7))"
   kill -9 "$server"; wait "$server" 2>/dev/null || true; server=""
   wait
   acked=$(wc -l <"$work/acked")
-  "$bin" events export --store "$store" | grep -o "\"user\":\"t$t-[^\"]*\"" | sed 's/"user":"//; s/"$//' | sort -u >"$work/stored"
+  "$bin" events export --store "$store" | grep -o "\"user\":\"$run-t$t-[^\"]*\"" | sed 's/"user":"//; s/"$//' | sort -u >"$work/stored" || true
   missing=$(sort -u "$work/acked" | comm -23 - "$work/stored" | wc -l)
   if [ "$acked" -gt 0 ] && [ "$missing" -eq 0 ]; then passed=$((passed + 1)); verdict=ok; else failed=$((failed + 1)); verdict=FAILED; fi
   echo "feedback trial $t: $acked acknowledged, $(wc -l <"$work/stored") stored, $missing missing: $verdict"

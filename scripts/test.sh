@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs Osusume's test suite (installs OpenBLAS first when missing) against a throwaway PostgreSQL
 # on 127.0.0.1, started here and stopped on exit, unless OSUSUME_TEST_POSTGRES_URL already names one.
+# Before the unit tests, a short round of crash trials (kill -9 during feedback writes and model
+# saves) runs on the debug binary; `scripts/crash-trials.sh --trials 50` is the long run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -9,6 +11,11 @@ if [ -z "${OSUSUME_TEST_POSTGRES_URL:-}" ]; then
   trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT
   OSUSUME_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pgdir")
   export OSUSUME_TEST_POSTGRES_URL
+fi
+if [ $# -eq 0 ]; then
+  swift build --build-tests
+  bash scripts/crash-trials.sh --trials 3 --bin .build/debug/osusume
+  bash scripts/crash-trials.sh --trials 2 --bin .build/debug/osusume --store "$OSUSUME_TEST_POSTGRES_URL?schema=crash_trials"
 fi
 # XCTest only: the suite has no Swift Testing tests, and its empty summary would be the last line.
 swift test --disable-swift-testing "$@"
