@@ -226,7 +226,7 @@ out "   read latency p50 $(field p50_ms "$WORK/wrk-read.txt") ms, p90 $(field p9
 if [ -s "$WORK/logs/access.log" ]; then
   out "   nginx answers: $(awk -F'|' '{ c[$2 " " $3]++ } END { for (k in c) printf "%s=%d; ", k, c[k] }' "$WORK/logs/access.log")"
   out "   nginx requests passed to more than one replica: $(awk -F'|' '$4 ~ /,/ { c[$2]++ } END { for (k in c) printf "%s=%d; ", k, c[k] }' "$WORK/logs/access.log")"
-  out "   answers after the kill by replica: $(awk -F'|' -v t="$KILL_TIME" '$1 > t { n = split($4, a, ", "); c[a[n]]++ } END { for (k in c) printf "%s=%d; ", k, c[k] }' "$WORK/logs/access.log")"
+  out "   requests logged after the kill, by the last replica tried: $(awk -F'|' -v t="$KILL_TIME" '$1 > t { n = split($4, a, ", "); c[a[n]]++ } END { for (k in c) printf "%s=%d; ", k, c[k] }' "$WORK/logs/access.log")"
 fi
 out "   nginx error.log lines: $(wc -l <"$WORK/logs/error.log"), e.g.:"
 # One line per kind of message: "[level] message [METHOD -> upstream host:port]" with a count.
@@ -260,10 +260,22 @@ else
   out "5. replica 2 restarted: did not answer /healthz within 90 s -> FAIL"; FAILED=1
 fi
 
-# Replica logs: lines that look like errors.
+# Graceful stop (SIGTERM, at most 10 s each), then the replica logs: lines that look like errors.
+for n in 1 2 3; do
+  pid=${PIDS[$((n - 1))]}
+  [ -n "$pid" ] || continue
+  kill -TERM "$pid" 2>/dev/null || true
+  t0=$(date +%s.%N)
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  how="exited"
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; how="did not exit within 10 s (SIGKILL)"; FAILED=1; fi
+  wait "$pid" && st=0 || st=$?
+  PIDS[$((n - 1))]=""
+  out "replica $n: SIGTERM -> $how, status $st, after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+done
 for n in 1 2 3; do
   c=$(grep -Eic 'error|fatal|panic|crash' "$WORK/replica-$n.log" || true)
-  out "replica $n log: $c error-like lines$([ "$c" = 0 ] || echo ", e.g.: $(grep -Ei 'error|fatal|panic|crash' "$WORK/replica-$n.log" | head -n 3 | tr '\n' '|')")"
+  out "replica $n log: $c error-like lines$([ "$c" = 0 ] || echo ", e.g.: $(grep -Ei 'error|fatal|panic|crash' "$WORK/replica-$n.log" | sort | uniq -c | head -n 3 | sed 's/^ *//' | tr '\n' '|')")"
 done
 LOAD_AFTER=$(uptime)
 

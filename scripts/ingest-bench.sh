@@ -82,10 +82,15 @@ start_server() {
   die "serve ($2) did not answer /healthz within 60 s"
 }
 
+# stop_server NAME: SIGTERM, at most 10 s, then SIGKILL; notes how it ended.
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
+  local st how="exited"
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then kill -9 "$SERVER_PID" 2>/dev/null || true; how="did not exit within 10 s (SIGKILL)"; fi
+  wait "$SERVER_PID" && st=0 || st=$?
+  echo "serve ($1): SIGTERM -> $how, status $st" >>"$WORK/stops"
   SERVER_PID=""
 }
 
@@ -113,6 +118,7 @@ field() { grep '^RESULT ' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 ROWS="$WORK/rows"
 : >"$ROWS"
+: >"$WORK/stops"
 FAILED=0
 
 # run_wrk STORE-NAME MODE CONNS: one measured run; appends a row.
@@ -177,7 +183,7 @@ for name in $STORES; do
   start_server "$STORE" "$name"
   verify_items
   bench_store "$name"
-  stop_server
+  stop_server "$name"
 done
 LOAD_AFTER=$(uptime)
 
@@ -199,10 +205,11 @@ for mode in single batch; do
   if [ "$best" -ge "$target" ]; then verdict=PASS; else verdict=FAIL; FAILED=1; fi
   echo "target sqlite $mode: >= $target events/s; best $best -> $verdict"
 done
+cat "$WORK/stops"
 for name in $STORES; do
   if grep -Eiq 'error|fatal|panic|crash' "$WORK/serve-$name.log"; then
     echo "serve ($name) log has error lines ($(grep -Eic 'error|fatal|panic|crash' "$WORK/serve-$name.log")); first ones:"
-    grep -Ei 'error|fatal|panic|crash' "$WORK/serve-$name.log" | head -n 5 | sed 's/^/  /'
+    grep -Ei 'error|fatal|panic|crash' "$WORK/serve-$name.log" | sort | uniq -c | head -n 5 | sed 's/^ */  /'
   else
     echo "serve ($name) log: no error lines"
   fi

@@ -131,13 +131,16 @@ public final class RecommendationService: @unchecked Sendable {
         public var knownUser: Bool
         /// Events read from the store for this request.
         public var events: Int
+        /// The store could not be read: the history is the training history alone.
+        public var storeUnavailable = false
     }
 
     public func userHistory(_ id: String, set: ModelSet) async -> UserHistory {
         let known = set.userIDs.index(of: id)
         let base = known.map { set.histories[Int($0)] } ?? []
-        let memoryOnly = UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0)
+        var memoryOnly = UserHistory(history: base, excluded: [], knownUser: known != nil, events: 0)
         guard let store else { return memoryOnly }
+        memoryOnly.storeUnavailable = true
         if storeDownUntil.get() > Date() { storeReadFailures.update { $0 += 1 }; return memoryOnly }
         let events: [StoredFeedback]
         do { events = try await store.events(user: id, after: set.eventsThrough) } catch {
@@ -157,7 +160,10 @@ public final class RecommendationService: @unchecked Sendable {
         try validate(k: k)
         let set = models
         let h = await userHistory(id, set: set)
-        guard h.knownUser || !h.history.isEmpty || !h.excluded.isEmpty else { throw OsusumeError.unknownID(kind: "user", id: id) }
+        guard h.knownUser || !h.history.isEmpty || !h.excluded.isEmpty else {
+            if h.storeUnavailable { throw ServiceError.unavailable("user '\(id)' is known only by stored events, and the event store is unavailable") }
+            throw OsusumeError.unknownID(kind: "user", id: id)
+        }
         var r = try recommend(set: set, history: h.history, userID: id, k: k, blend: blend, mix: mix,
                               exclude: includeSeen ? h.excluded : h.excluded.union(h.history))
         r.user = id

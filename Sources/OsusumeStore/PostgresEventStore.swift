@@ -153,7 +153,7 @@ public final class PostgresEventStore: EventStore {
         let users = events.map(\.user), items = events.map(\.item), kinds = events.map(\.kind)
         let ratings = events.map { $0.rating ?? .nan }   // NaN stands for "no rating" in the array
         let ats = events.map { $0.at ?? received }
-        return try await guarded(seconds: 10) {
+        return try await guarded(seconds: 5) {
             // One statement for the whole group; ids come from the sequence in row order.
             let rows = try await client.query("""
                 INSERT INTO feedback (user_id, item, kind, rating, at, received_at)

@@ -99,7 +99,7 @@ struct RetrainCommand: ParsableCommand {
 /// their cores and a failed retrain cannot take the server down.
 enum RetrainProcess {
     static func run(store: String, settings: RetrainSettings, threads: Int, log: @escaping @Sendable (String) -> Void) async throws -> RetrainReport {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let exe = Bundle.main.executablePath ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
         process.arguments = ["-n", "15", exe, "retrain", "--store", store, "--json", "--threads", String(threads)] + settings.arguments

@@ -123,8 +123,35 @@ final class LiveLoopTests: XCTestCase {
             try await client.execute(uri: "/v1/users/u1/recommendations", method: .get) { r in
                 XCTAssertEqual(r.status, .ok, "reads are answered from memory")
             }
+            try await client.execute(uri: "/v1/users/someone-new/recommendations", method: .get) { r in
+                XCTAssertEqual(r.status, .serviceUnavailable, "a user known only by events cannot be answered: not a 404")
+            }
         }
         XCTAssertGreaterThan(down.eventReadFailures, 0)
+    }
+
+    func testFeedbackAboutNewCatalogTitlesIsStoredForTheNextRetrain() async throws {
+        let store = try Fixture.temporaryStore()
+        var extra = Fixture.catalog
+        extra.upsert(CatalogItem(id: "99", title: "Brand New (2026)", genres: ["Animation"], year: 2026))
+        let set = try ModelSet(models: try Fixture.trained(), extraCatalog: extra)
+        XCTAssertEqual(set.newCatalogItems, ["99"])
+        let service = RecommendationService(models: set, store: store)
+        let auth: HTTPFields = [.authorization: "Bearer secret", .contentType: "application/json"]
+        try await app(service).test(.router) { client in
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"[{"user": "u0", "item": "99", "kind": "watch"}, {"user": "u0", "item": "7", "kind": "like"}]"#)) { r in
+                XCTAssertEqual(r.status, .created, String(buffer: r.body))
+            }
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"{"user": "u0", "item": "98", "kind": "watch"}"#)) { r in
+                XCTAssertEqual(r.status, .notFound, "neither the models nor the catalog know 98")
+            }
+        }
+        // The models cannot score the new title yet; the other event is history at once.
+        let h = await service.userHistory("u0", set: set)
+        XCTAssertEqual(h.events, 2)
+        XCTAssertEqual(h.history.last, set.itemIDs.index(of: "7"))
     }
 
     // MARK: versions and retraining

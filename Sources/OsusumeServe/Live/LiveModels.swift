@@ -71,9 +71,18 @@ public final class LiveModels: @unchecked Sendable {
     /// Polls the current-version pointer until cancelled.
     public func follow(every seconds: Double, log: @escaping @Sendable (String) -> Void) -> Task<Void, Never> {
         Task {
+            var failing = false
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                do { try await sync(log: log) } catch { log("model version check failed: \(error)") }
+                do {
+                    try await sync(log: log)
+                    if failing { log("model version checks work again") }
+                    failing = false
+                } catch {
+                    // Said once per outage, not every few seconds.
+                    if !failing { log("model version check failed (still serving version \(service.models.version)): \(error)") }
+                    failing = true
+                }
             }
         }
     }
