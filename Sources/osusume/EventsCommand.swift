@@ -107,6 +107,12 @@ struct EventsCountCommand: ParsableCommand {
             await s.close()
             return r
         }
+        if global.json {
+            try printJSON(["store": url, "events": count, "last_id": last, "current_version": current.map { Int($0) } as Any,
+                           "versions": versions.map { ["version": $0.version, "events_through": $0.eventsThrough, "paths": $0.paths] as [String: Any] }]
+                          as [String: Any])
+            return
+        }
         print("\(count) events (last id \(last)) in \(url)")
         for v in versions {
             print("version \(v.version)\(v.version == current ? " (current)" : ""): events through \(v.eventsThrough); \(v.paths.joined(separator: ", "))")

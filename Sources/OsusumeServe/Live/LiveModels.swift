@@ -74,6 +74,7 @@ public final class LiveModels: @unchecked Sendable {
             var failing = false
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                if Task.isCancelled { return }
                 do {
                     try await sync(log: log)
                     if failing { log("model version checks work again") }
@@ -137,6 +138,7 @@ public final class LiveModels: @unchecked Sendable {
         Task {
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                if Task.isCancelled { return }
                 guard let last = try? await store.maxID() else { continue }
                 let s = state.get()
                 let since = s.lastAttemptEventID < 0 ? service.models.eventsThrough : s.lastAttemptEventID
