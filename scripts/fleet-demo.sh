@@ -7,6 +7,8 @@
 #   3. durability: writes acknowledged (2xx) vs rows stored in PostgreSQL -> lost must be 0;
 #      reads: non-2xx and socket errors while a replica died
 #   4. model versions: GET /v1/admin/versions on replica 1 vs live.version of every live replica
+#   5. replica 2 restarted against the same store
+#   6. a retrain (`osusume retrain` on the store) and a rollback reach every replica without a restart
 # Writes the summary to stdout and to bench/results/fleet-demo-DATE.txt.
 #
 # Environment (all optional):
@@ -30,9 +32,21 @@ if [ ! -x "$BIN" ]; then
   swift build -c release --product osusume --scratch-path .build-release >&2
 fi
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+# Debian's packages for what is missing (as root), else the exact command to run.
+missing=()
+[ -x "$(command -v nginx || echo /usr/sbin/nginx)" ] || missing+=(nginx)
+for pair in wrk:wrk jq:jq curl:curl psql:postgresql-client; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} …"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null 2>&1 || die "apt-get install ${missing[*]} failed"
+  else
+    die "missing ${missing[*]}: apt-get install -y ${missing[*]}"
+  fi
+fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || die "nginx not found (apt-get install -y nginx)"
-for tool in wrk jq psql curl; do command -v "$tool" >/dev/null || die "$tool not found"; done
 
 DURATION="${DURATION:-60}"
 KILL_AT=$((DURATION / 2))
@@ -258,6 +272,36 @@ if wait_http "http://127.0.0.1:${PORTS[1]}/healthz" 90; then
   out "5. replica 2 restarted: live.version $lv, recommendations for $VUSER -> $code"
 else
   out "5. replica 2 restarted: did not answer /healthz within 90 s -> FAIL"; FAILED=1
+fi
+
+# 6. A new model version reaches every replica without a restart: `osusume retrain` on the store
+#    (base data + the fleet's events) records a version and makes it current; the replicas follow
+#    the pointer. Then a rollback through replica 3 takes all of them back to version 1.
+# wait_version V: seconds until every replica serves version V (at most 15), or "timeout".
+wait_version() {
+  local t0 n lv all
+  t0=$(date +%s%N)
+  for _ in $(seq 1 75); do
+    all=1
+    for n in 1 2 3; do
+      lv=$(curl -s "http://127.0.0.1:${PORTS[$((n - 1))]}/healthz" | jq -r '.live.version // "none"')
+      [ "$lv" = "$1" ] || all=0
+    done
+    if [ "$all" = 1 ]; then echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms"; return 0; fi
+    sleep 0.2
+  done
+  echo timeout; return 1
+}
+"$BIN" retrain --store "$PG_URL" --versions "$WORK/versions" --min-holdout-users 5 --json --quiet >"$WORK/retrain.json" 2>"$WORK/retrain.log" || true
+decision=$(jq -r '.decision // "failed"' "$WORK/retrain.json" 2>/dev/null || echo failed)
+newv=$(jq -r '.toVersion // empty' "$WORK/retrain.json" 2>/dev/null || true)
+out "6. osusume retrain on the store: $decision$([ -n "$newv" ] && echo ", version $newv") ($(jq -r '.reason // empty' "$WORK/retrain.json" 2>/dev/null))"
+if [ "$decision" = swapped ] && [ -n "$newv" ]; then
+  if took=$(wait_version "$newv"); then out "   every replica serves version $newv after $took -> PASS"; else out "   replicas did not all reach version $newv within 15 s -> FAIL"; FAILED=1; fi
+  curl -s -o /dev/null -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:${PORTS[2]}/v1/admin/rollback"
+  if took=$(wait_version 1); then out "   rollback through replica 3: every replica serves version 1 after $took -> PASS"; else out "   rollback did not reach every replica within 15 s -> FAIL"; FAILED=1; fi
+else
+  out "   no new version to follow -> FAIL"; FAILED=1; tail -n 5 "$WORK/retrain.log" >&2
 fi
 
 # Graceful stop (SIGTERM, at most 10 s each), then the replica logs: lines that look like errors.
