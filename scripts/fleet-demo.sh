@@ -25,27 +25,9 @@ ROOT=$(pwd)
 log() { echo "[fleet-demo] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-BIN="${OSUSUME_BIN:-.build-release/release/osusume}"
-if [ ! -x "$BIN" ]; then
-  [ -z "${OSUSUME_BIN:-}" ] || die "OSUSUME_BIN=$BIN is not an executable"
-  log "building the release binary (swift build -c release --scratch-path .build-release) …"
-  swift build -c release --product osusume --scratch-path .build-release >&2
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-# Debian's packages for what is missing (as root), else the exact command to run.
-missing=()
-[ -x "$(command -v nginx || echo /usr/sbin/nginx)" ] || missing+=(nginx)
-for pair in wrk:wrk jq:jq curl:curl psql:postgresql-client; do
-  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing ${missing[*]} …"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null 2>&1 || die "apt-get install ${missing[*]} failed"
-  else
-    die "missing ${missing[*]}: apt-get install -y ${missing[*]}"
-  fi
-fi
+. scripts/bench-lib.sh
+resolve_bin
+need_tools nginx:nginx wrk:wrk jq:jq curl:curl psql:postgresql-client
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 DURATION="${DURATION:-60}"

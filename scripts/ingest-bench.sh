@@ -28,15 +28,9 @@ ROOT=$(pwd)
 log() { echo "[ingest-bench] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-BIN="${OSUSUME_BIN:-.build-release/release/osusume}"
-if [ ! -x "$BIN" ]; then
-  [ -z "${OSUSUME_BIN:-}" ] || die "OSUSUME_BIN=$BIN is not an executable"
-  log "building the release binary (swift build -c release --scratch-path .build-release) …"
-  swift build -c release --product osusume --scratch-path .build-release >&2
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-command -v wrk >/dev/null || die "wrk not found (apt-get install -y wrk)"
-command -v jq >/dev/null || die "jq not found (apt-get install -y jq)"
+. scripts/bench-lib.sh
+resolve_bin
+need_tools wrk:wrk jq:jq curl:curl
 
 STORES="${STORES-sqlite postgres}"
 DURATION="${DURATION:-15}"
