@@ -128,6 +128,10 @@ public final class PostgresEventStore: EventStore {
             )
             """,
         ]),
+        ("v3-event-keys", [
+            "ALTER TABLE feedback ADD COLUMN key TEXT",
+            "CREATE UNIQUE INDEX feedback_key ON feedback(key)",
+        ]),
     ]
 
     private func migrate() async throws {
@@ -153,26 +157,69 @@ public final class PostgresEventStore: EventStore {
         let users = events.map(\.user), items = events.map(\.item), kinds = events.map(\.kind)
         let ratings = events.map { $0.rating ?? .nan }   // NaN stands for "no rating" in the array
         let ats = events.map { $0.at ?? received }
+        let keys = events.map { $0.key ?? "" }            // "" for "no key" (a key is never empty)
         return try await guarded(seconds: 5) {
-            // One statement for the whole group; ids come from the sequence in row order.
+            // One statement for the whole group; ids come from the sequence in row order. An
+            // event whose key is already stored is skipped and answered with the stored one.
             let rows = try await client.query("""
-                INSERT INTO feedback (user_id, item, kind, rating, at, received_at)
-                SELECT u, i, k, NULLIF(r, 'NaN'::float8), a, \(received)
-                FROM unnest(\(users)::text[], \(items)::text[], \(kinds)::text[], \(ratings)::float8[], \(ats)::float8[])
-                     WITH ORDINALITY AS t(u, i, k, r, a, n)
+                INSERT INTO feedback (user_id, item, kind, rating, at, received_at, key)
+                SELECT u, i, k, NULLIF(r, 'NaN'::float8), a, \(received), NULLIF(c, '')
+                FROM unnest(\(users)::text[], \(items)::text[], \(kinds)::text[], \(ratings)::float8[], \(ats)::float8[], \(keys)::text[])
+                     WITH ORDINALITY AS t(u, i, k, r, a, c, n)
                 ORDER BY n
-                RETURNING id
+                ON CONFLICT (key) DO NOTHING
+                RETURNING id, COALESCE(key, '')
                 """, logger: logger)
-            var ids: [Int64] = []
-            for try await id in rows.decode(Int64.self) { ids.append(id) }
-            ids.sort()
-            guard ids.count == events.count else { throw EventStoreUnavailable("inserted \(ids.count) of \(events.count) events") }
-            return zip(ids, events).enumerated().map { n, pair in
-                var e = pair.1
-                e.at = ats[n]
-                return StoredFeedback(id: pair.0, event: e, receivedAt: received)
+            var inserted: [(id: Int64, key: String)] = []
+            for try await (id, key) in rows.decode((Int64, String).self) { inserted.append((id, key)) }
+            inserted.sort { $0.id < $1.id }
+            var keyed: [String: Int64] = [:]
+            var unkeyed: [Int64] = []
+            for r in inserted { if r.key.isEmpty { unkeyed.append(r.id) } else { keyed[r.key] = r.id } }
+            var existing: [String: StoredFeedback] = [:]
+            let skipped = Set(events.compactMap(\.key).filter { keyed[$0] == nil })
+            if !skipped.isEmpty {
+                for e in try await select("WHERE key = ANY(\(Array(skipped))::text[])", client: client, logger: logger) {
+                    if let k = e.event.key { existing[k] = e }
+                }
             }
+            var out: [StoredFeedback] = []
+            var nextUnkeyed = 0
+            for (n, e) in events.enumerated() {
+                var stored = e
+                stored.at = ats[n]
+                if let key = e.key {
+                    if let id = keyed.removeValue(forKey: key) {
+                        out.append(StoredFeedback(id: id, event: stored, receivedAt: received))
+                        existing[key] = out.last   // a second event of the batch with this key gets this one
+                    } else if let old = existing[key] {
+                        out.append(old)
+                    } else {
+                        throw EventStoreUnavailable("event with key '\(key.prefix(40))' neither inserted nor found")
+                    }
+                } else {
+                    guard nextUnkeyed < unkeyed.count else { throw EventStoreUnavailable("inserted fewer events than sent") }
+                    out.append(StoredFeedback(id: unkeyed[nextUnkeyed], event: stored, receivedAt: received))
+                    nextUnkeyed += 1
+                }
+            }
+            return out
         }
+    }
+
+    static let eventColumns = "id, user_id, item, kind, rating, at, received_at, COALESCE(key, '')"
+
+    /// Events matching `condition` (SQL after FROM feedback, with binds).
+    static func select(_ condition: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> [StoredFeedback] {
+        var out: [StoredFeedback] = []
+        let query = PostgresQuery(unsafeSQL: "SELECT \(eventColumns) FROM feedback " + condition.sql, binds: condition.binds)
+        for try await (id, user, item, kind, rating, at, received, key) in try await client.query(query, logger: logger)
+            .decode((Int64, String, String, String, Double?, Double, Double, String).self) {
+            out.append(StoredFeedback(id: id, event: FeedbackEvent(user: user, item: item, kind: kind, rating: rating, at: at,
+                                                                   key: key.isEmpty ? nil : key),
+                                      receivedAt: received))
+        }
+        return out
     }
 
     public func append(_ events: [FeedbackEvent]) async throws -> [StoredFeedback] {
@@ -180,25 +227,16 @@ public final class PostgresEventStore: EventStore {
         return try await group.submit(events)
     }
 
-    private func fetchEvents(_ query: PostgresQuery, seconds: Double = 3) async throws -> [StoredFeedback] {
-        try await guarded(seconds: seconds) { [self] in
-            var out: [StoredFeedback] = []
-            let rows = try await client.query(query, logger: logger)
-            for try await (id, user, item, kind, rating, at, received) in rows.decode((Int64, String, String, String, Double?, Double, Double).self) {
-                out.append(StoredFeedback(id: id, event: FeedbackEvent(user: user, item: item, kind: kind, rating: rating, at: at),
-                                          receivedAt: received))
-            }
-            return out
-        }
+    private func fetchEvents(_ condition: PostgresQuery, seconds: Double = 3) async throws -> [StoredFeedback] {
+        try await guarded(seconds: seconds) { [self] in try await Self.select(condition, client: client, logger: logger) }
     }
 
     public func events(user: String, after: Int64) async throws -> [StoredFeedback] {
-        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback WHERE user_id = \(user) AND id > \(after) ORDER BY id",
-                              seconds: 1)
+        try await fetchEvents("WHERE user_id = \(user) AND id > \(after) ORDER BY id", seconds: 1)
     }
 
     public func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback] {
-        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback WHERE id > \(after) AND id <= \(through) ORDER BY id LIMIT \(limit)")
+        try await fetchEvents("WHERE id > \(after) AND id <= \(through) ORDER BY id LIMIT \(limit)")
     }
 
     private func scalar(_ query: PostgresQuery) async throws -> Int64 {
@@ -212,7 +250,7 @@ public final class PostgresEventStore: EventStore {
     public func count() async throws -> Int { Int(try await scalar("SELECT COUNT(*)::bigint FROM feedback")) }
 
     public func recent(limit: Int) async throws -> [StoredFeedback] {
-        try await fetchEvents("SELECT id, user_id, item, kind, rating, at, received_at FROM feedback ORDER BY id DESC LIMIT \(limit)")
+        try await fetchEvents("ORDER BY id DESC LIMIT \(limit)")
     }
 
     // MARK: model versions

@@ -70,6 +70,12 @@ public final class SQLiteEventStore: EventStore {
                 );
                 """)
         }
+        m.registerMigration("v3-event-keys") { db in
+            try db.execute(sql: """
+                ALTER TABLE feedback ADD COLUMN key TEXT;
+                CREATE UNIQUE INDEX feedback_key ON feedback(key);
+                """)
+        }
         return m
     }
 
@@ -82,15 +88,22 @@ public final class SQLiteEventStore: EventStore {
         let received = Date().timeIntervalSince1970
         do {
             return try await pool.write { db -> [StoredFeedback] in
-                let statement = try db.cachedStatement(sql:
-                    "INSERT INTO feedback (user_id, item, kind, rating, at, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO feedback (user_id, item, kind, rating, at, received_at, key) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(key) DO NOTHING
+                    """)
                 var out: [StoredFeedback] = []
                 out.reserveCapacity(events.count)
                 for e in events {
                     var stored = e
                     stored.at = e.at ?? received
-                    try statement.execute(arguments: [e.user, e.item, e.kind, e.rating, stored.at, received])
-                    out.append(StoredFeedback(id: db.lastInsertedRowID, event: stored, receivedAt: received))
+                    try statement.execute(arguments: [e.user, e.item, e.kind, e.rating, stored.at, received, e.key])
+                    if db.changesCount == 0, let key = e.key,
+                       let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM feedback WHERE key = ?", arguments: [key]) {
+                        out.append(decode(row))   // stored before under this key: the original
+                    } else {
+                        out.append(StoredFeedback(id: db.lastInsertedRowID, event: stored, receivedAt: received))
+                    }
                 }
                 return out
             }
@@ -104,11 +117,11 @@ public final class SQLiteEventStore: EventStore {
         return try await group.submit(events)
     }
 
-    private static let columns = "id, user_id, item, kind, rating, at, received_at"
+    private static let columns = "id, user_id, item, kind, rating, at, received_at, key"
 
     private static func decode(_ row: Row) -> StoredFeedback {
         StoredFeedback(id: row["id"], event: FeedbackEvent(user: row["user_id"], item: row["item"], kind: row["kind"],
-                                                           rating: row["rating"], at: row["at"]),
+                                                           rating: row["rating"], at: row["at"], key: row["key"]),
                        receivedAt: row["received_at"])
     }
 

@@ -16,9 +16,10 @@ struct EventsImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Back-fill the event store from a file of events.",
         discussion: """
-        JSON lines ({"user": "1", "item": "50", "kind": "like", "rating": 4.5, "at": 1700000000}) or CSV \
-        with a header naming user, item, kind and optionally rating and at (seconds since 1970). Every \
-        line is checked first; a bad line stops the import with its line number and nothing is stored.
+        JSON lines ({"user": "1", "item": "50", "kind": "like", "rating": 4.5, "at": 1700000000, "key": "e-1"}) \
+        or CSV with a header naming user, item, kind and optionally rating, at (seconds since 1970) and \
+        key. Every line is checked first; a bad line stops the import with its line number and nothing \
+        is stored. An event whose key is already stored is not stored again, so an import can be rerun.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -83,8 +84,9 @@ struct EventsExportCommand: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out = Data()
         for e in events {
-            struct Line: Encodable { var id: Int64; var user: String; var item: String; var kind: String; var rating: Double?; var at: Double? }
-            out.append(try encoder.encode(Line(id: e.id, user: e.event.user, item: e.event.item, kind: e.event.kind, rating: e.event.rating, at: e.event.at)))
+            struct Line: Encodable { var id: Int64; var user: String; var item: String; var kind: String; var rating: Double?; var at: Double?; var key: String? }
+            out.append(try encoder.encode(Line(id: e.id, user: e.event.user, item: e.event.item, kind: e.event.kind, rating: e.event.rating,
+                                               at: e.event.at, key: e.event.key)))
             out.append(0x0A)
             if out.count > 1 << 20 { FileHandle.standardOutput.write(out); out.removeAll(keepingCapacity: true) }
         }
@@ -133,7 +135,7 @@ enum EventFile {
             guard let u = names.firstIndex(of: "user"), let i = names.firstIndex(of: "item"), let k = names.firstIndex(of: "kind") else {
                 throw OsusumeError.malformed(file: path, line: 1, problem: "the header must name user, item and kind; got '\(header.prefix(80))'")
             }
-            let r = names.firstIndex(of: "rating"), a = names.firstIndex(of: "at")
+            let r = names.firstIndex(of: "rating"), a = names.firstIndex(of: "at"), key = names.firstIndex(of: "key")
             for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
                 let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard f.count == names.count else {
@@ -144,7 +146,8 @@ enum EventFile {
                     guard let v = Double(f[idx]) else { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(what) '\(f[idx].prefix(20))' is not a number") }
                     return v
                 }
-                let e = FeedbackEvent(user: f[u], item: f[i], kind: f[k], rating: try number(r, "rating"), at: try number(a, "at"))
+                let e = FeedbackEvent(user: f[u], item: f[i], kind: f[k], rating: try number(r, "rating"), at: try number(a, "at"),
+                                      key: key.flatMap { f[$0].isEmpty ? nil : f[$0] })
                 do { try e.validate() } catch { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(error)") }
                 out.append(e)
             }
@@ -152,7 +155,7 @@ enum EventFile {
         }
         let decoder = JSONDecoder()
         struct Line: Decodable {
-            var user: Flexible; var item: Flexible; var kind: String; var rating: Double?; var at: Double?
+            var user: Flexible; var item: Flexible; var kind: String; var rating: Double?; var at: Double?; var key: String?
             struct Flexible: Decodable {
                 var value: String
                 init(from d: Decoder) throws {
@@ -173,7 +176,7 @@ enum EventFile {
                 }
                 throw OsusumeError.malformed(file: path, line: n + 1, problem: problem)
             }
-            let e = FeedbackEvent(user: l.user.value, item: l.item.value, kind: l.kind, rating: l.rating, at: l.at)
+            let e = FeedbackEvent(user: l.user.value, item: l.item.value, kind: l.kind, rating: l.rating, at: l.at, key: l.key)
             do { try e.validate() } catch { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(error)") }
             out.append(e)
         }

@@ -94,6 +94,16 @@ final class LiveLoopTests: XCTestCase {
                 XCTAssertEqual(body["stored"] as? Int, 2)
                 XCTAssertEqual((body["ids"] as? [Int])?.count, 2)
             }
+            // A retried request with keys is answered with the events stored the first time.
+            let keyed = #"[{"user": "u2", "item": "5", "kind": "like", "key": "a1"}]"#
+            var firstIDs: [Int] = []
+            for attempt in 0..<2 {
+                try await client.execute(uri: "/v1/feedback", method: .post, headers: auth, body: ByteBuffer(string: keyed)) { r in
+                    XCTAssertEqual(r.status, .created, String(buffer: r.body))
+                    let ids = (try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as! [String: Any])["ids"] as? [Int] ?? []
+                    if attempt == 0 { firstIDs = ids } else { XCTAssertEqual(ids, firstIDs) }
+                }
+            }
             let cases: [(String, HTTPResponse.Status, String)] = [
                 (#"[{"user": "u1", "item": "5", "kind": "like"}, {"user": "u1", "item": "nope", "kind": "like"}]"#, .notFound, "events[1]: unknown item"),
                 (#"[{"user": "u1", "item": "5", "kind": "like"}, {"user": "u1", "item": "5", "kind": "poke"}]"#, .badRequest, "events[1]: kind"),
@@ -110,7 +120,7 @@ final class LiveLoopTests: XCTestCase {
             }
         }
         let count = try await store.count()
-        XCTAssertEqual(count, 2, "nothing of a rejected batch is stored")
+        XCTAssertEqual(count, 3, "nothing of a rejected batch is stored, a retried key once")
 
         // The same server over a store that has gone away.
         let down = RecommendationService(models: try Fixture.modelSet(), store: UnavailableStore())

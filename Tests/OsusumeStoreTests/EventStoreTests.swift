@@ -74,6 +74,35 @@ final class EventStoreTests: XCTestCase {
         }
     }
 
+    func testAnEventWithAStoredKeyIsNotStoredAgain() async throws {
+        try await StoreFixture.each { name, store in
+            let first = try await store.append([FeedbackEvent(user: "u1", item: "10", kind: "like", key: "k-1"), like("u1", "11")])
+            // A retry of the same request (the answer was lost), merged with new events.
+            let retry = try await store.append([FeedbackEvent(user: "u1", item: "10", kind: "like", key: "k-1"),
+                                                FeedbackEvent(user: "u1", item: "12", kind: "like", key: "k-2"),
+                                                FeedbackEvent(user: "u1", item: "12", kind: "like", key: "k-2"),
+                                                like("u1", "13")])
+            XCTAssertEqual(retry[0], first[0], "\(name): the stored event answers the retry")
+            XCTAssertEqual(retry[1].event.key, "k-2", name)
+            XCTAssertEqual(retry[2].id, retry[1].id, "\(name): a key twice in one batch is stored once")
+            XCTAssertGreaterThan(retry[3].id, retry[1].id, name)
+            let count = try await store.count()
+            XCTAssertEqual(count, 4, "\(name): 10 (once), 11, 12 (once), 13")
+            let u1 = try await store.events(user: "u1", after: 0)
+            XCTAssertEqual(u1.map(\.event.item), ["10", "11", "12", "13"], name)
+            XCTAssertEqual(u1.map(\.event.key), ["k-1", nil, "k-2", nil], name)
+            // Concurrent retries of one keyed event: one row.
+            let ids = try await withThrowingTaskGroup(of: Int64.self) { group -> Set<Int64> in
+                for _ in 0..<8 { group.addTask { try await store.append([FeedbackEvent(user: "u2", item: "1", kind: "watch", key: "same")])[0].id } }
+                var out = Set<Int64>()
+                for try await id in group { out.insert(id) }
+                return out
+            }
+            XCTAssertEqual(ids.count, 1, name)
+            do { _ = try await store.append([FeedbackEvent(user: "u", item: "1", kind: "like", key: "")]); XCTFail("\(name): empty key") } catch {}
+        }
+    }
+
     func testModelVersionsAndTheCurrentPointer() async throws {
         try await StoreFixture.each { name, store in
             let none = try await store.currentVersion()

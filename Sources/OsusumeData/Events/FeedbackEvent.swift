@@ -10,14 +10,19 @@ public struct FeedbackEvent: Codable, Sendable, Equatable {
     public var rating: Double?
     /// When it happened, seconds since 1970 (the time of receipt when absent).
     public var at: Double?
+    /// A key the client chooses once per event (an idempotency key): an event whose key is
+    /// already stored is not stored again, so a request retried after a lost answer cannot
+    /// count twice.
+    public var key: String?
 
-    public init(user: String, item: String, kind: String, rating: Double? = nil, at: Double? = nil) {
-        self.user = user; self.item = item; self.kind = kind; self.rating = rating; self.at = at
+    public init(user: String, item: String, kind: String, rating: Double? = nil, at: Double? = nil, key: String? = nil) {
+        self.user = user; self.item = item; self.kind = kind; self.rating = rating; self.at = at; self.key = key
     }
 
     /// The kinds of feedback the store accepts.
     public static let kinds: Set<String> = ["view", "click", "like", "dislike", "favourite", "rating", "watch", "skip", "purchase"]
     public static let maxIDLength = 256
+    public static let maxKeyLength = 128
 
     /// Checks bounds: non-empty ids of bounded length, a known kind, a finite rating in
     /// [-100, 100] (required for "rating"), a time between 1970 and 2100.
@@ -33,6 +38,7 @@ public struct FeedbackEvent: Codable, Sendable, Equatable {
         if let r = rating { guard r.isFinite, abs(r) <= 100 else { throw OsusumeError.invalidArgument("rating must be a number in [-100, 100]") } }
         if kind == "rating" && rating == nil { throw OsusumeError.invalidArgument("kind 'rating' needs a rating") }
         if let t = at { guard t.isFinite, t >= 0, t < 4_102_444_800 else { throw OsusumeError.invalidArgument("at must be seconds since 1970, before 2100") } }
+        if let k = key { guard !k.isEmpty, k.utf8.count <= Self.maxKeyLength else { throw OsusumeError.invalidArgument("key must be 1 to \(Self.maxKeyLength) bytes") } }
     }
 }
 

@@ -14,6 +14,8 @@ extension ServeRoutes {
         var rating: Double?
         /// Seconds since 1970, or an ISO 8601 date-time.
         var at: FlexibleTime?
+        /// The client's idempotency key: a retried event with a stored key is not stored again.
+        var key: String?
     }
     /// A single event or a batch.
     enum FeedbackPayload: Decodable {
@@ -80,7 +82,7 @@ extension ServeRoutes {
             var events: [FeedbackEvent] = []
             events.reserveCapacity(bodies.count)
             for (n, b) in bodies.enumerated() {
-                let event = FeedbackEvent(user: b.user.value, item: b.item.value, kind: b.kind, rating: b.rating, at: b.at?.seconds)
+                let event = FeedbackEvent(user: b.user.value, item: b.item.value, kind: b.kind, rating: b.rating, at: b.at?.seconds, key: b.key)
                 let prefix = bodies.count > 1 || payloadIsBatch(payload) ? "events[\(n)]: " : ""
                 do { try event.validate() } catch let e as OsusumeError { throw APIError(.badRequest, prefix + e.description) }
                 guard set.acceptsFeedback(item: event.item) else {
