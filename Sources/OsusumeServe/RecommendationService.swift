@@ -32,6 +32,9 @@ public struct ServiceLimits: Sendable {
     public var maxHistory = 500
     /// History items considered for hold-out ablation (the most recent), per request.
     public var maxAblation = 30
+    /// A user's stored events read per request (the most recent), so one very active user
+    /// cannot make their requests unbounded.
+    public var maxEventsPerRequest = 1_000
     public init() {}
 }
 
@@ -143,7 +146,7 @@ public final class RecommendationService: @unchecked Sendable {
         memoryOnly.storeUnavailable = true
         if storeDownUntil.get() > Date() { storeReadFailures.update { $0 += 1 }; return memoryOnly }
         let events: [StoredFeedback]
-        do { events = try await store.events(user: id, after: set.eventsThrough) } catch {
+        do { events = try await store.events(user: id, after: set.eventsThrough, latest: limits.maxEventsPerRequest) } catch {
             // Reads go on from memory while the store is down.
             storeReadFailures.update { $0 += 1 }
             storeDownUntil.set(Date().addingTimeInterval(2))

@@ -15,8 +15,9 @@ public protocol EventStore: AnyObject, Sendable {
     /// Stores every event in one transaction and returns them with their ids once committed:
     /// all or none (an invalid event rejects the whole batch before anything is written).
     func append(_ events: [FeedbackEvent]) async throws -> [StoredFeedback]
-    /// One user's events with id > `after`, in id order.
-    func events(user: String, after: Int64) async throws -> [StoredFeedback]
+    /// One user's events with id > `after`, in id order; with `latest`, only the most recent
+    /// that many.
+    func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback]
     /// Events with `after` < id ≤ `through`, in id order, at most `limit`.
     func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback]
     /// The largest id committed (0 when empty).
@@ -64,6 +65,11 @@ public struct EventStoreUnavailable: Error, CustomStringConvertible {
 }
 
 extension EventStore {
+    /// One user's events with id > `after`, in id order.
+    public func events(user: String, after: Int64) async throws -> [StoredFeedback] {
+        try await events(user: user, after: after, latest: nil)
+    }
+
     /// Every event with `after` < id ≤ `through`, read in pages.
     public func allEvents(after: Int64 = 0, through: Int64, page: Int = 50_000) async throws -> [StoredFeedback] {
         var out: [StoredFeedback] = []

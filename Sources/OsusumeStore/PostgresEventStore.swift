@@ -231,8 +231,10 @@ public final class PostgresEventStore: EventStore {
         try await guarded(seconds: seconds) { [self] in try await Self.select(condition, client: client, logger: logger) }
     }
 
-    public func events(user: String, after: Int64) async throws -> [StoredFeedback] {
-        try await fetchEvents("WHERE user_id = \(user) AND id > \(after) ORDER BY id", seconds: 1)
+    public func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback] {
+        let newestFirst = try await fetchEvents("WHERE user_id = \(user) AND id > \(after) ORDER BY id DESC LIMIT \(Int64(latest ?? Int(Int64.max)))",
+                                                seconds: 1)
+        return newestFirst.reversed()
     }
 
     public func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback] {

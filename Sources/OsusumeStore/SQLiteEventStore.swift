@@ -131,10 +131,11 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    public func events(user: String, after: Int64) async throws -> [StoredFeedback] {
+    public func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM feedback WHERE user_id = ? AND id > ? ORDER BY id",
-                             arguments: [user, after]).map(Self.decode)
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT \(Self.columns) FROM feedback WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id
+                """, arguments: [user, after, latest ?? -1]).map(Self.decode)   // LIMIT -1: no limit
         }
     }
 

@@ -285,7 +285,7 @@ final class UnavailableStore: EventStore {
     let location = "test:unavailable"
     func fail<T>() throws -> T { throw EventStoreUnavailable("connection refused") }
     func append(_ events: [FeedbackEvent]) async throws -> [StoredFeedback] { try fail() }
-    func events(user: String, after: Int64) async throws -> [StoredFeedback] { try fail() }
+    func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback] { try fail() }
     func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback] { try fail() }
     func maxID() async throws -> Int64 { try fail() }
     func count() async throws -> Int { try fail() }

@@ -28,6 +28,8 @@ final class EventStoreTests: XCTestCase {
             XCTAssertNil(u1[0].event.rating, name)
             let later = try await store.events(user: "u1", after: a[0].id)
             XCTAssertEqual(later.map(\.event.item), ["11"], name)
+            let latest = try await store.events(user: "u1", after: 0, latest: 1)
+            XCTAssertEqual(latest.map(\.event.item), ["11"], "\(name): the most recent one")
             let recent = try await store.recent(limit: 2)
             XCTAssertEqual(recent.map(\.id), [b[1].id, b[0].id], name)
         }
