@@ -43,7 +43,7 @@ user=$(awk -F, 'NR == FNR { if (FNR > 1) known[$1] = 1; next } ($1 in known) { n
   END { for (u in n) if (n[u] > best) { best = n[u]; pick = u }; print pick }' "$work/base/ratings.csv" "$work/events.csv")
 item=$(curl -s "$api/v1/users/$user/recommendations?k=1" | sed 's/.*"items":\[{"item":{"id":"//; s/".*//')
 # The titles of a user's top 5 (each list entry is {"item":{"id":…,"title":…},…,"because":[…]}).
-top() { curl -s "$api/v1/users/$1/recommendations?k=5" | grep -o '"item":{"id":"[^"]*","title":"[^"]*"' | sed 's/.*"title"://' | tr '\n' ' '; echo; }
+top() { curl -s "$api/v1/users/$1/recommendations?k=5" | grep -o '"item":{"id":"[^"]*","title":"[^"]*"' | sed 's/.*"title"://' | tr '\n' ' ' || true; echo; }
 echo "== user $user before any event:"; top "$user"
 echo "== user $user watches item $item ($(curl -s "$api/v1/items/$item" | grep -o '"title":"[^"]*"' | awk 'NR == 1'))"
 curl -s -H "Authorization: Bearer $key" -d "{\"user\":\"$user\",\"item\":\"$item\",\"kind\":\"watch\"}" "$api/v1/feedback"; echo

@@ -15,7 +15,8 @@ fi
 if [ $# -eq 0 ]; then
   swift build --build-tests
   bash scripts/crash-trials.sh --trials 3 --bin .build/debug/osusume
-  bash scripts/crash-trials.sh --trials 2 --bin .build/debug/osusume --store "$OSUSUME_TEST_POSTGRES_URL?schema=crash_trials"
+  case $OSUSUME_TEST_POSTGRES_URL in *\?*) sep='&' ;; *) sep='?' ;; esac
+  bash scripts/crash-trials.sh --trials 2 --bin .build/debug/osusume --store "$OSUSUME_TEST_POSTGRES_URL${sep}schema=crash_trials"
 fi
 # XCTest only: the suite has no Swift Testing tests, and its empty summary would be the last line.
 swift test --disable-swift-testing "$@"

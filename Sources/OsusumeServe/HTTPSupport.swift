@@ -126,6 +126,18 @@ extension Request {
         }
     }
 
+    /// Like `decodeJSON`, but nil for an empty body, however the body is framed.
+    func decodeJSONIfAny<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T? {
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: limit) } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body exceeds the limit of \(limit) bytes")
+        }
+        guard buffer.readableBytes > 0 else { return nil }
+        do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch let e as DecodingError {
+            throw APIError.from(e)
+        }
+    }
+
     /// A query parameter, percent- and plus-decoded.
     func query(_ name: String) -> String? {
         uri.queryParameters[name[...]].map { String($0).replacingOccurrences(of: "+", with: " ") }

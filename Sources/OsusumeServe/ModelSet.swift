@@ -120,6 +120,8 @@ public final class ModelSet: @unchecked Sendable {
     /// Items of the `--data` catalog the models do not know yet (new titles): feedback about
     /// them is accepted and stored, and the next retrain learns them.
     public let newCatalogItems: Set<String>
+    /// What each event kind means to these models: the rule the first was trained with.
+    public let eventRule: EventRule
     /// The model version (in the event store) this set was loaded from; 0 when none.
     public internal(set) var version: Int64 = 0
 
@@ -232,6 +234,7 @@ public final class ModelSet: @unchecked Sendable {
         search = TitleSearchIndex(titles: items.map(\.title), popularity: pop)
         loadedAt = Date()
         eventsThrough = models.map { $0.model.manifest.eventsThrough }.min() ?? 0
+        eventRule = (try? primary.manifest.trainingSource?.eventRule.map { try EventRule(spec: $0) }) ?? nil ?? EventRule()
     }
 
     /// The newest items — by the `newest` model when loaded, else by release time or year —

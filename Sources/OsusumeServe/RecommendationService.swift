@@ -64,8 +64,8 @@ public final class RecommendationService: @unchecked Sendable {
     public let limits: ServiceLimits
     /// Where feedback events are stored; nil serves training histories only.
     public let store: (any EventStore)?
-    /// What each event kind means (the same rule the models were retrained with).
-    public let rule: EventRule
+    /// What each event kind means; nil: the rule the served models were trained with.
+    public let ruleOverride: EventRule?
     private let reloadCounter = Swappable(0)
     private let storeReadFailures = Swappable(0)
     /// After a failed read the store is not asked again until then, so requests are answered
@@ -78,11 +78,14 @@ public final class RecommendationService: @unchecked Sendable {
     ///   - store: the event store whose events extend users' histories.
     public init(models: ModelSet, loader: (@Sendable () async throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
                 fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits(), store: (any EventStore)? = nil,
-                rule: EventRule = EventRule()) {
+                rule: EventRule? = nil) {
         current = Swappable(models); self.loader = loader
         self.policy = policy; self.fixedMix = fixedMix; self.limits = limits
-        self.store = store; self.rule = rule
+        self.store = store; self.ruleOverride = rule
     }
+
+    /// The event rule for a model set: the override, else the one its models were trained with.
+    public func rule(for set: ModelSet) -> EventRule { ruleOverride ?? set.eventRule }
 
     /// The model set requests are answered from right now.
     public var models: ModelSet { current.get() }
@@ -126,8 +129,11 @@ public final class RecommendationService: @unchecked Sendable {
         guard k >= 1 && k <= limits.maxK else { throw OsusumeError.invalidArgument("k must be between 1 and \(limits.maxK), got \(k)") }
     }
 
-    /// A user's history as a request sees it: their training history, then every event stored
-    /// since the models were trained (deduplicated, in time order; dropped kinds excluded).
+    /// A user's history as a request sees it: their training history, then their stored events
+    /// (the latest `maxEventsPerRequest`) in time order. Events the models trained on are
+    /// already in the history and are not added twice; dropped kinds (a dislike) exclude their
+    /// item whenever they were stored, also after a retrain has trained on them; events a
+    /// training filter left out come back here.
     public struct UserHistory: Sendable {
         public var history: [Int32]
         public var excluded: Set<Int32>
@@ -146,13 +152,13 @@ public final class RecommendationService: @unchecked Sendable {
         memoryOnly.storeUnavailable = true
         if storeDownUntil.get() > Date() { storeReadFailures.update { $0 += 1 }; return memoryOnly }
         let events: [StoredFeedback]
-        do { events = try await store.events(user: id, after: set.eventsThrough, latest: limits.maxEventsPerRequest) } catch {
+        do { events = try await store.events(user: id, after: 0, latest: limits.maxEventsPerRequest) } catch {
             // Reads go on from memory while the store is down.
             storeReadFailures.update { $0 += 1 }
-            storeDownUntil.set(Date().addingTimeInterval(2))
+            if error is EventStoreUnavailable { storeDownUntil.set(Date().addingTimeInterval(2)) }
             return memoryOnly
         }
-        let ext = EventMerge.extend(history: base, with: events, rule: rule) { set.itemIDs.index(of: $0) }
+        let ext = EventMerge.extend(history: base, with: events, rule: rule(for: set)) { set.itemIDs.index(of: $0) }
         return UserHistory(history: ext.history, excluded: ext.excluded, knownUser: known != nil, events: events.count)
     }
 
@@ -161,6 +167,7 @@ public final class RecommendationService: @unchecked Sendable {
     /// Items in the history are not recommended back unless `includeSeen`.
     public func recommend(user id: String, k: Int, blend: String? = nil, mix: String? = nil, includeSeen: Bool = false) async throws -> RecommendationResult {
         try validate(k: k)
+        try FeedbackEvent.checkID(id, name: "user")
         let set = models
         let h = await userHistory(id, set: set)
         guard h.knownUser || !h.history.isEmpty || !h.excluded.isEmpty else {
@@ -184,6 +191,7 @@ public final class RecommendationService: @unchecked Sendable {
         var history: [Int32] = []
         var excluded = Set<Int32>()
         if let user {
+            try FeedbackEvent.checkID(user, name: "user")
             let h = await userHistory(user, set: set)
             history = h.history; excluded = h.excluded
         }

@@ -78,18 +78,20 @@ public final class PostgresEventStore: EventStore {
     }
 
     static func guarded<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)); return nil }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw EventStoreUnavailable("no answer from PostgreSQL within \(seconds)s")
-                }
-                return value
+        // The caller is answered by whichever comes first, the work or the clock: a query that
+        // is already on a connection ignores cancellation, so it is not waited for.
+        let once = ResumeOnce<T>()
+        return try await withCheckedThrowingContinuation { cont in
+            once.set(cont)
+            let work = Task {
+                do { once.resume(.success(try await body())) } catch let e as PSQLError {
+                    once.resume(.failure(EventStoreUnavailable(describe(e))))
+                } catch { once.resume(.failure(error)) }
             }
-        } catch let e as PSQLError {
-            throw EventStoreUnavailable(describe(e))
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                if once.resume(.failure(EventStoreUnavailable("no answer from PostgreSQL within \(seconds)s"))) { work.cancel() }
+            }
         }
     }
 
@@ -296,23 +298,31 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func setCurrent(version: Int64) async throws {
-        guard try await scalar("SELECT COUNT(*)::bigint FROM model_versions WHERE version = \(version)") == 1 else {
-            throw OsusumeError.unknownID(kind: "model version", id: String(version))
-        }
+        // One statement: the version is checked and the pointer moved atomically.
         let now = Date().timeIntervalSince1970
-        _ = try await guarded { [self] in
-            try await client.query("""
-                INSERT INTO model_current (slot, version, updated_at) VALUES (1, \(version), \(now))
+        let moved = try await scalar("""
+            WITH moved AS (
+                INSERT INTO model_current (slot, version, updated_at)
+                SELECT 1, version, \(now) FROM model_versions WHERE version = \(version)
                 ON CONFLICT (slot) DO UPDATE SET version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-                """, logger: logger)
-        }
+                RETURNING 1)
+            SELECT COUNT(*)::bigint FROM moved
+            """)
+        guard moved == 1 else { throw OsusumeError.unknownID(kind: "model version", id: String(version)) }
     }
 
     public func deleteVersion(_ version: Int64) async throws {
-        if try await currentVersion()?.version == version {
+        // One statement: never the version the pointer names, even if it moves meanwhile.
+        let deleted = try await scalar("""
+            WITH gone AS (
+                DELETE FROM model_versions WHERE version = \(version)
+                AND NOT EXISTS (SELECT 1 FROM model_current WHERE version = \(version))
+                RETURNING 1)
+            SELECT COUNT(*)::bigint FROM gone
+            """)
+        if deleted == 0, try await currentVersion()?.version == version {
             throw OsusumeError.invalidArgument("version \(version) is current and cannot be deleted")
         }
-        _ = try await guarded { [self] in try await client.query("DELETE FROM model_versions WHERE version = \(version)", logger: logger) }
     }
 
     public func withRetrainLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T? {
@@ -339,4 +349,29 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func close() async { runner.cancel() }
+}
+
+/// A continuation resumed by the first of several racers only.
+final class ResumeOnce<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Error>?
+    private var early: Result<T, Error>?
+    private var done = false
+
+    func set(_ c: CheckedContinuation<T, Error>) {
+        lock.lock()
+        if let r = early { lock.unlock(); c.resume(with: r); return }
+        continuation = c
+        lock.unlock()
+    }
+
+    /// Resumes with `result` if nothing has yet; returns whether this call did.
+    @discardableResult
+    func resume(_ result: Result<T, Error>) -> Bool {
+        lock.lock()
+        guard !done else { lock.unlock(); return false }
+        done = true
+        if let c = continuation { continuation = nil; lock.unlock(); c.resume(with: result) } else { early = result; lock.unlock() }
+        return true
+    }
 }

@@ -131,6 +131,13 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    /// A write transaction; database errors (busy, full, read-only) become `EventStoreUnavailable`.
+    private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let e as DatabaseError {
+            throw EventStoreUnavailable("\(e.resultCode): \(e.message ?? "")")
+        }
+    }
+
     public func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback] {
         try await read { db in
             try Row.fetchAll(db, sql: """
@@ -171,7 +178,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func registerVersion(paths: [String], eventsThrough: Int64, report: String) async throws -> ModelVersion {
         let key = ModelVersionKey.paths(paths)
-        return try await pool.write { db in
+        return try await write { db in
             try db.execute(sql: """
                 INSERT INTO model_versions (paths, events_through, created_at, report) VALUES (?, ?, ?, ?)
                 ON CONFLICT(paths) DO NOTHING
@@ -193,7 +200,7 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func setCurrent(version: Int64) async throws {
-        try await pool.write { db in
+        try await write { db in
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM model_versions WHERE version = ?", arguments: [version]) == 1 else {
                 throw OsusumeError.unknownID(kind: "model version", id: String(version))
             }
@@ -205,7 +212,7 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func deleteVersion(_ version: Int64) async throws {
-        try await pool.write { db in
+        try await write { db in
             if try Int64.fetchOne(db, sql: "SELECT version FROM model_current WHERE slot = 1") == version {
                 throw OsusumeError.invalidArgument("version \(version) is current and cannot be deleted")
             }

@@ -98,7 +98,18 @@ struct RetrainCommand: ParsableCommand {
 /// Runs `osusume retrain` as a child process at low priority, so the server's requests keep
 /// their cores and a failed retrain cannot take the server down.
 enum RetrainProcess {
-    static func run(store: String, settings: RetrainSettings, threads: Int, log: @escaping @Sendable (String) -> Void) async throws -> RetrainReport {
+    /// Retrain processes still running, stopped when the server stops.
+    nonisolated(unsafe) private static var running: [Int32: Process] = [:]
+    private static let lock = NSLock()
+
+    /// Stops every retrain process this server started (at shutdown).
+    static func stopAll() {
+        lock.lock(); let all = Array(running.values); lock.unlock()
+        for p in all where p.isRunning { p.terminate() }
+    }
+
+    static func run(store: String, settings: RetrainSettings, threads: Int, timeout: Double,
+                    log: @escaping @Sendable (String) -> Void) async throws -> RetrainReport {
         let exe = Bundle.main.executablePath ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
@@ -113,9 +124,23 @@ enum RetrainProcess {
         let output: Data = try await withCheckedThrowingContinuation { cont in
             process.terminationHandler = { _ in }
             do { try process.run() } catch { cont.resume(throwing: error); return }
+            let pid = process.processIdentifier
+            lock.lock(); running[pid] = process; lock.unlock()
+            // A retrain that runs past its time is stopped (SIGTERM, then SIGKILL), so a hung
+            // one cannot block the schedule for ever.
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(timeout)
+                while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 1) }
+                guard process.isRunning else { return }
+                log("retrain: still running after \(Int(timeout))s, stopping it")
+                process.terminate()
+                Thread.sleep(forTimeInterval: 10)
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
             Thread.detachNewThread {
                 let data = out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
+                lock.lock(); running[pid] = nil; lock.unlock()
                 cont.resume(returning: data)
             }
         }

@@ -42,9 +42,11 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var retrainSettings: RetrainSettings
     @Option(name: .customLong("retrain-threads"), help: "Threads of the (low-priority) retrain process.")
     var retrainThreads = 1
+    @Option(name: .customLong("retrain-timeout"), help: "Seconds after which a retrain process is stopped.")
+    var retrainTimeout = 21_600.0
     @Option(name: .customLong("follow-interval"), help: "Seconds between checks of the store's current model version.")
     var followInterval = 2.0
-    @Option(name: .customLong("event-rule"), help: "What each event kind means (see train --event-rule); default: dislike and skip drop, others keep.")
+    @Option(name: .customLong("event-rule"), help: "What each event kind means (see train --event-rule); default: the rule the models were trained with.")
     var eventRule: String?
     @Option(name: .customLong("api-key"), help: "Bearer key for the write and admin routes (default: OSUSUME_API_KEY; none disables them).")
     var apiKey: String?
@@ -65,6 +67,7 @@ struct ServeCommand: ParsableCommand {
         if let r = retrain { _ = try RetrainSchedule(spec: r) }
         if let r = eventRule { _ = try EventRule(spec: r) }
         if !(followInterval > 0) { throw ValidationError("--follow-interval must be positive") }
+        if !(retrainTimeout > 0) { throw ValidationError("--retrain-timeout must be positive") }
     }
 
     func run() throws {
@@ -88,14 +91,14 @@ struct ServeCommand: ParsableCommand {
         }
         let service = RecommendationService(models: set, loader: loader, policy: policy,
                                             fixedMix: try mix.map { try SlotMix(spec: $0) }, limits: limits,
-                                            store: eventStore, rule: try eventRule.map { try EventRule(spec: $0) } ?? EventRule())
+                                            store: eventStore, rule: try eventRule.map { try EventRule(spec: $0) })
         let live = LiveModels(service: service, store: eventStore, load: load)
         var options = ServeOptions()
         options.host = host; options.port = port; options.maxBodyBytes = maxBody
         options.apiKey = apiKey ?? ProcessInfo.processInfo.environment["OSUSUME_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let settings = retrainSettings, threads = retrainThreads
+        let settings = retrainSettings, threads = retrainThreads, timeout = retrainTimeout
         let runRetrain: @Sendable () async throws -> RetrainReport = {
-            try await RetrainProcess.run(store: storeURL, settings: settings, threads: threads, log: { logLine($0) })
+            try await RetrainProcess.run(store: storeURL, settings: settings, threads: threads, timeout: timeout, log: { logLine($0) })
         }
         if retrain != nil { options.retrain = runRetrain }
         logLine(String(format: "loaded model version %lld: %@: %d items, %d users in %.2fs", set.version,
@@ -114,6 +117,7 @@ struct ServeCommand: ParsableCommand {
         let hangup = reloadOnSIGHUP(service)
         try blocking { try await app.runService() }
         hangup.cancel(); follower.cancel(); scheduler?.cancel()
+        RetrainProcess.stopAll()
     }
 }
 

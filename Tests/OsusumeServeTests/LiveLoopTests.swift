@@ -62,15 +62,31 @@ final class LiveLoopTests: XCTestCase {
         XCTAssertEqual(both.history.last?.id, "7")
     }
 
-    func testEventsBeforeTheModelsCutAreNotCountedTwice() async throws {
+    func testEventsTheModelsTrainedOnAreNotAddedTwiceAndDislikesOutliveARetrain() async throws {
         let store = try Fixture.temporaryStore()
-        let early = try await store.append([FeedbackEvent(user: "u0", item: "7", kind: "like")])
         let trained = try Fixture.trained()
-        trained[0].model.manifest.eventsThrough = early[0].id   // as if the model had trained on it
+        let u0 = trained[0].model.userIDs.index(of: "u0")!
+        let seen = trained[0].model.itemIDs.id(of: trained[0].model.histories[Int(u0)][0])
+        let early = try await store.append([FeedbackEvent(user: "u0", item: seen, kind: "like"),
+                                            FeedbackEvent(user: "u0", item: "7", kind: "dislike")])
+        trained[0].model.manifest.eventsThrough = early[1].id   // as if the models had trained on both
         let service = RecommendationService(models: try ModelSet(models: trained), store: store)
-        let h = await service.userHistory("u0", set: service.models)
-        XCTAssertEqual(h.events, 0)
-        XCTAssertFalse(h.history.contains(service.models.itemIDs.index(of: "7")!))
+        let set = service.models
+        let h = await service.userHistory("u0", set: set)
+        XCTAssertEqual(h.history, trained[0].model.histories[Int(u0)], "an event already in the training history is not added again")
+        XCTAssertTrue(h.excluded.contains(set.itemIDs.index(of: "7")!), "a dislike the models trained on still excludes its item")
+        let r = try await service.recommend(user: "u0", k: 12, mix: "personal:12")
+        XCTAssertFalse(ids(r).contains("7"))
+    }
+
+    func testIDsWithControlCharactersAreRefused() async throws {
+        let store = try Fixture.temporaryStore()
+        let service = RecommendationService(models: try Fixture.modelSet(), store: store)
+        do { _ = try await service.recommend(user: "u0\u{0}x", k: 3); XCTFail("a NUL in a user id was accepted") } catch let e as OsusumeError {
+            XCTAssertTrue(e.description.contains("control characters"), e.description)
+        }
+        do { _ = try await store.append([FeedbackEvent(user: "u\u{0}", item: "1", kind: "like")]); XCTFail("stored a NUL") } catch {}
+        XCTAssertEqual(service.eventReadFailures, 0, "bad input never counts as the store being down")
     }
 
     // MARK: routes
@@ -214,10 +230,11 @@ final class LiveLoopTests: XCTestCase {
             XCTAssertNotEqual(b.models.version, r.toVersion)
             try await liveB.sync()
             XCTAssertEqual(b.models.version, r.toVersion, "\(name): a second server follows the store's pointer")
-            // Held-out events were not trained on: they are folded in at request time.
+            // The held-out event was not trained on: it is folded in at request time, after the
+            // three the new models know (read too, not added twice).
             let t59 = await b.userHistory("t59", set: b.models)
-            XCTAssertEqual(t59.events, 1, name)
-            XCTAssertEqual(t59.history.count, 4, name)
+            XCTAssertEqual(t59.events, 4, name)
+            XCTAssertEqual(t59.history.map { b.models.itemIDs.id(of: $0) }, ["n4", "n1", "n2", "n3"], name)
             // Rollback returns every server to the first version.
             let back = try await liveB.rollback(to: nil)
             XCTAssertEqual(back.version, v1.version, name)
@@ -249,21 +266,37 @@ final class LiveLoopTests: XCTestCase {
     func testOldRetrainedVersionsArePrunedButNeverTheGivenOnes() async throws {
         let store = try Fixture.temporaryStore()
         let (v1, dir) = try await savedVersion(store: store)
-        var options = RetrainOptions(versionsDirectory: dir.appendingPathComponent("versions"))
+        let versionsDir = dir.appendingPathComponent("versions")
+        var options = RetrainOptions(versionsDirectory: versionsDir)
         options.settleSeconds = 0; options.keepVersions = 1; options.minHoldoutUsers = 5
-        var swapped: [Int64] = []
+        options.margin = 1   // every candidate is taken: this test is about what is kept on disk
+        var swapped: [RetrainReport] = []
         for round in 0..<3 {
             let events = (0..<30).map { u in FeedbackEvent(user: "r\(round)-\(u)", item: ["1", "2", "3", "4", "10"][u % 5], kind: "like") }
                 + (0..<30).map { u in FeedbackEvent(user: "r\(round)-\(u)", item: ["1", "2", "3", "4", "10"][(u + 1) % 5], kind: "like") }
             _ = try await store.append(events)
             let r = try await Retrainer.run(store: store, options: options)
-            if let v = r.toVersion { swapped.append(v) }
+            XCTAssertEqual(r.decision, .swapped, r.reason)
+            swapped.append(r)
         }
-        XCTAssertFalse(swapped.isEmpty)
         let versions = try await store.versions().map(\.version)
-        XCTAssertTrue(versions.contains(v1.version), "the --model directories stay recorded")
-        XCTAssertEqual(versions.count, 2, "\(versions): the given version and one retrained")
+        XCTAssertEqual(versions, [v1.version] + [swapped[2].toVersion].compactMap { $0 }, "the given version and the latest retrained one")
         XCTAssertTrue(FileManager.default.fileExists(atPath: v1.paths[0]))
+        let folders = try FileManager.default.contentsOfDirectory(atPath: versionsDir.path)
+        XCTAssertEqual(folders.count, 1, "the pruned versions' folders are deleted: \(folders)")
+    }
+
+    func testARollbackToAVersionThatCannotBeLoadedLeavesThePointer() async throws {
+        let store = try Fixture.temporaryStore()
+        let (v1, _) = try await savedVersion(store: store)
+        let broken = try await store.registerVersion(paths: ["/nonexistent/osusume-model"], eventsThrough: 0, report: "")
+        let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0) }
+        let service = RecommendationService(models: try load(v1), store: store)
+        let live = LiveModels(service: service, store: store, load: load)
+        do { _ = try await live.rollback(to: broken.version); XCTFail("rolled back to a version without files") } catch {}
+        let current = try await store.currentVersion()
+        XCTAssertEqual(current?.version, v1.version)
+        XCTAssertEqual(service.models.version, v1.version)
     }
 
     func testRetrainScheduleSpecs() throws {

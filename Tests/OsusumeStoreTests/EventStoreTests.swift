@@ -38,7 +38,8 @@ final class EventStoreTests: XCTestCase {
     func testAnInvalidEventRejectsTheWholeBatch() async throws {
         try await StoreFixture.each { name, store in
             for bad in [FeedbackEvent(user: "", item: "1", kind: "like"), FeedbackEvent(user: "u", item: "1", kind: "poke"),
-                        FeedbackEvent(user: "u", item: "1", kind: "rating"), FeedbackEvent(user: "u", item: "1", kind: "like", at: -5)] {
+                        FeedbackEvent(user: "u", item: "1", kind: "rating"), FeedbackEvent(user: "u", item: "1", kind: "like", at: -5),
+                        FeedbackEvent(user: "u\u{0}", item: "1", kind: "like"), FeedbackEvent(user: "u", item: "1", kind: "like", key: "k\n")] {
                 do {
                     _ = try await store.append([like("u", "1"), bad])
                     XCTFail("\(name): accepted \(bad)")

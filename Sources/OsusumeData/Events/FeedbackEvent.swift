@@ -24,21 +24,29 @@ public struct FeedbackEvent: Codable, Sendable, Equatable {
     public static let maxIDLength = 256
     public static let maxKeyLength = 128
 
-    /// Checks bounds: non-empty ids of bounded length, a known kind, a finite rating in
-    /// [-100, 100] (required for "rating"), a time between 1970 and 2100.
+    /// Checks bounds: non-empty ids of bounded length without control characters, a known kind,
+    /// a finite rating in [-100, 100] (required for "rating"), a time between 1970 and 2100.
     public func validate() throws {
-        for (name, v) in [("user", user), ("item", item)] {
-            guard !v.isEmpty, v.utf8.count <= Self.maxIDLength else {
-                throw OsusumeError.invalidArgument("\(name) must be 1 to \(Self.maxIDLength) bytes")
-            }
-        }
+        try Self.checkID(user, name: "user")
+        try Self.checkID(item, name: "item")
         guard Self.kinds.contains(kind) else {
             throw OsusumeError.invalidArgument("kind must be one of \(Self.kinds.sorted().joined(separator: ", ")), got '\(kind.prefix(40))'")
         }
         if let r = rating { guard r.isFinite, abs(r) <= 100 else { throw OsusumeError.invalidArgument("rating must be a number in [-100, 100]") } }
         if kind == "rating" && rating == nil { throw OsusumeError.invalidArgument("kind 'rating' needs a rating") }
         if let t = at { guard t.isFinite, t >= 0, t < 4_102_444_800 else { throw OsusumeError.invalidArgument("at must be seconds since 1970, before 2100") } }
-        if let k = key { guard !k.isEmpty, k.utf8.count <= Self.maxKeyLength else { throw OsusumeError.invalidArgument("key must be 1 to \(Self.maxKeyLength) bytes") } }
+        if let k = key { try Self.checkID(k, name: "key", maxLength: Self.maxKeyLength) }
+    }
+
+    /// An id as the stores keep it: 1 to `maxLength` bytes, no control characters (PostgreSQL
+    /// refuses NUL in text, and SQLite would cut the value there).
+    public static func checkID(_ v: String, name: String, maxLength: Int = maxIDLength) throws {
+        guard !v.isEmpty, v.utf8.count <= maxLength else {
+            throw OsusumeError.invalidArgument("\(name) must be 1 to \(maxLength) bytes")
+        }
+        guard !v.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw OsusumeError.invalidArgument("\(name) must not contain control characters")
+        }
     }
 }
 

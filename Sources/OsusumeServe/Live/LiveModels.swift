@@ -18,6 +18,7 @@ public final class LiveModels: @unchecked Sendable {
         var retraining = false
         var retrains = 0
         var swaps = 0
+        var syncing = false
         var lastAttemptEventID: Int64 = -1
         var lastAttemptAt = Date()
     }
@@ -55,12 +56,18 @@ public final class LiveModels: @unchecked Sendable {
     }
 
     /// Swaps in the store's current version when it is not the one served. Returns it when it
-    /// swapped.
+    /// swapped. One sync at a time; a version that stopped being current while it loaded is not
+    /// swapped in.
     @discardableResult
     public func sync(log: @Sendable (String) -> Void = { _ in }) async throws -> ModelVersion? {
+        var begun = false
+        state.update { if !$0.syncing { $0.syncing = true; begun = true } }
+        guard begun else { return nil }
+        defer { state.update { $0.syncing = false } }
         guard let v = try await store.currentVersion(), v.version != service.models.version else { return nil }
         let start = Date()
         let set = try await loadVersion(v)
+        guard try await store.currentVersion()?.version == v.version else { return nil }
         service.replace(with: set)
         state.update { $0.swaps += 1 }
         log(String(format: "now serving model version %lld (%@) in %.2fs", v.version, set.identities.map(\.name).joined(separator: ", "),
@@ -88,22 +95,30 @@ public final class LiveModels: @unchecked Sendable {
         }
     }
 
-    /// Makes `version` (nil: the version before the current one) current and serves it.
+    /// Makes `version` (nil: the version before the store's current one) current and serves
+    /// it. The version is loaded first: one that cannot be loaded is refused and the pointer
+    /// stays where it was.
     public func rollback(to version: Int64?, log: @Sendable (String) -> Void = { _ in }) async throws -> ModelVersion {
         let all = try await store.versions()
-        let servedVersion = service.models.version
         let target: ModelVersion
         if let version {
             guard let v = all.first(where: { $0.version == version }) else { throw OsusumeError.unknownID(kind: "model version", id: String(version)) }
             target = v
         } else {
-            guard let v = all.last(where: { $0.version < servedVersion }) else {
-                throw OsusumeError.invalidArgument("no version before \(servedVersion) to roll back to")
+            let current = try await store.currentVersion()?.version ?? service.models.version
+            guard let v = all.last(where: { $0.version < current }) else {
+                throw OsusumeError.invalidArgument("no version before \(current) to roll back to")
             }
             target = v
         }
+        let set: ModelSet
+        do { set = try await loadVersion(target) } catch {
+            throw ServiceError.conflict("version \(target.version) cannot be loaded, so it was not made current: \(error)")
+        }
         try await store.setCurrent(version: target.version)
-        try await sync(log: log)
+        service.replace(with: set)
+        state.update { $0.swaps += 1 }
+        log("rolled back to model version \(target.version)")
         return target
     }
 
@@ -118,18 +133,20 @@ public final class LiveModels: @unchecked Sendable {
         state.update { if !$0.retraining { $0.retraining = true; begun = true } }
         guard begun else { return nil }
         defer { state.update { $0.retraining = false } }
-        do {
-            let r = try await run()
-            state.update { $0.lastRetrain = r; $0.retrainError = nil; $0.retrains += 1 }
-            log("retrain: \(r.decision.rawValue): \(r.reason)" + (r.toVersion.map { "; version \($0)" } ?? "")
-                + String(format: " (%.1fs)", r.seconds))
-            if r.decision == .swapped { try await sync(log: log) }
-            return r
-        } catch {
+        let r: RetrainReport
+        do { r = try await run() } catch {
             state.update { $0.retrainError = "\(error)"; $0.retrains += 1 }
             log("retrain failed, still serving version \(service.models.version): \(error)")
             return nil
         }
+        state.update { $0.lastRetrain = r; $0.retrainError = nil; $0.retrains += 1 }
+        log("retrain: \(r.decision.rawValue): \(r.reason)" + (r.toVersion.map { "; version \($0)" } ?? "")
+            + String(format: " (%.1fs)", r.seconds))
+        if r.decision == .swapped {
+            // The follower gets there too if this load fails or another sync is running.
+            do { try await sync(log: log) } catch { log("loading the new version failed, the follower will retry: \(error)") }
+        }
+        return r
     }
 
     /// Checks `schedule` every few seconds and retrains when it says so, until cancelled.

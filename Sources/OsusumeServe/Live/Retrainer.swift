@@ -132,7 +132,8 @@ public enum Retrainer {
         let version = try await store.registerVersion(paths: paths, eventsThrough: trainedThrough, report: text)
         try await store.setCurrent(version: version.version)
         r.toVersion = version.version
-        try await prune(store: store, options: options, log: log)
+        // The swap has happened: a failed clean-up is logged, not reported as a failed retrain.
+        do { try await prune(store: store, options: options, log: log) } catch { log("retrain: pruning old versions failed: \(error)") }
         return r
     }
 
@@ -167,40 +168,50 @@ public enum Retrainer {
     }
 
     /// Mean NDCG@10 over the cases, full ranking with the history excluded. A model's history of
-    /// a user is its training history plus their events after its own cut and up to `upTo`.
+    /// a user is what a request would give it: its training history plus the user's events up to
+    /// `upTo` (those it trained on are already there). Both models are measured against the same
+    /// targets: a target a model does not know counts as a miss, not as one fewer target.
     static func ndcg(_ m: TrainedModel, cases: [HoldoutCase], events: [StoredFeedback], upTo: Int64, rule: EventRule) -> Double {
         var byUser: [String: [StoredFeedback]] = [:]
-        for e in events where e.id > m.manifest.eventsThrough && e.id <= upTo { byUser[e.event.user, default: []].append(e) }
-        var total = 0.0, counted = 0
+        for e in events where e.id <= upTo { byUser[e.event.user, default: []].append(e) }
+        var total = 0.0
         for c in cases {
             let u = m.userIDs.index(of: c.user)
             let base = u.map { m.histories[Int($0)] } ?? []
             let ext = EventMerge.extend(history: base, with: byUser[c.user] ?? [], rule: rule) { m.itemIDs.index(of: $0) }
             let history = Set(ext.history)
-            let targets = Set(c.targets.compactMap { m.itemIDs.index(of: $0) }.filter { !history.contains($0) })
-            // Users whose targets are all unknown to this model still count, as misses.
-            counted += 1
-            guard !targets.isEmpty, !ext.history.isEmpty || u != nil else { continue }
-            if u == nil && !m.model.canScoreNewUsers { continue }
+            // Unknown targets get indices no ranking holds (negative), so they stay in the ideal.
+            var targets = Set<Int32>()
+            for (n, t) in c.targets.enumerated() {
+                if let i = m.itemIDs.index(of: t) { if !history.contains(i) { targets.insert(i) } } else { targets.insert(Int32(-1 - n)) }
+            }
+            guard targets.contains(where: { $0 >= 0 }) else { continue }
+            guard !ext.history.isEmpty || u != nil, u != nil || m.model.canScoreNewUsers else { continue }
             var scores = m.model.score(ScoringQuery(user: u, history: ext.history))
             for i in history.union(ext.excluded) where Int(i) < scores.count { scores[Int(i)] = -.infinity }
             let ranked = TopK.select(scores, k: 10)
             total += CaseMetrics(ranked: ranked, targets: targets, ks: [10]).values[.ndcg]![0]
         }
-        return counted == 0 ? 0 : total / Double(counted)
+        return cases.isEmpty ? 0 : total / Double(cases.count)
     }
 
-    /// Deletes retrained versions beyond `keepVersions`, oldest first (never the current one, and
-    /// never directories outside `versionsDirectory`).
+    /// Deletes retrained versions beyond `keepVersions`, oldest first: only versions a retrain
+    /// wrote (with a report) into their own `v-…` folder directly in `versionsDirectory`, never
+    /// the current one and never the directories a server was started with.
     static func prune(store: any EventStore, options: RetrainOptions, log: @Sendable (String) -> Void) async throws {
-        let root = options.versionsDirectory.standardizedFileURL.path + "/"
+        let root = options.versionsDirectory.standardizedFileURL.path
         let current = try await store.currentVersion()?.version
-        let retrained = try await store.versions().filter { v in v.paths.allSatisfy { $0.hasPrefix(root) } }
+        func ownFolder(_ v: ModelVersion) -> String? {
+            let dirs = Set(v.paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().standardizedFileURL })
+            guard dirs.count == 1, let d = dirs.first, d.deletingLastPathComponent().path == root,
+                  d.lastPathComponent.hasPrefix("v-") else { return nil }
+            return d.path
+        }
+        let retrained = try await store.versions().filter { !$0.report.isEmpty && ownFolder($0) != nil }
         guard retrained.count > options.keepVersions else { return }
         for v in retrained.prefix(retrained.count - options.keepVersions) where v.version != current {
             try await store.deleteVersion(v.version)
-            let dirs = Set(v.paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
-            for d in dirs where d.hasPrefix(root) { try? FileManager.default.removeItem(atPath: d) }
+            if let d = ownFolder(v) { try? FileManager.default.removeItem(atPath: d) }
             log("retrain: deleted version \(v.version)")
         }
     }

@@ -37,8 +37,8 @@ extension ServeRoutes {
         router.post("/v1/admin/rollback") { request, _ -> Response in
             try request.requireAPIKey(options.apiKey)
             guard let live else { throw ServiceError.unavailable("this server has no event store, so no model versions") }
-            let hasBody = (request.headers[.contentLength].flatMap { Int($0) } ?? 0) > 0
-            let body = hasBody ? try await request.decodeJSON(RollbackBody.self, limit: options.maxBodyBytes) : RollbackBody()
+            // No body (whatever the framing) means "the version before the current one".
+            let body = try await request.decodeJSONIfAny(RollbackBody.self, limit: options.maxBodyBytes) ?? RollbackBody()
             let v = try await live.rollback(to: body.version, log: { logLine($0) })
             return jsonResponse(RolledBack(version: v.version, paths: v.paths))
         }
