@@ -24,6 +24,15 @@ public struct RecommendationResult: Codable, Sendable, Equatable {
     public var mix: String
     public var history: [ItemRef]
     public var items: [RecommendedItem]
+    /// History entries of the request that were left out (an id the models do not know, a title
+    /// that matches nothing or several), with the reason; the rest was answered.
+    public var ignored: [IgnoredRef] = []
+}
+
+/// A history entry a request left out, and why.
+public struct IgnoredRef: Codable, Sendable, Equatable {
+    public var ref: String
+    public var reason: String
 }
 
 /// Bounds on what one request may ask for.
@@ -195,11 +204,13 @@ public final class RecommendationService: @unchecked Sendable {
             let h = await userHistory(user, set: set)
             history = h.history; excluded = h.excluded
         }
+        let (given, ignored) = resolveHistory(refs, set: set)
         var seen = Set(history)
-        for r in refs { let i = try set.resolveItem(r); if seen.insert(i).inserted { history.append(i) } }
+        for i in given where seen.insert(i).inserted { history.append(i) }
         var result = try recommend(set: set, history: history, userID: user, k: k, blend: blend, mix: mix,
                                    exclude: includeSeen ? excluded : excluded.union(history))
         result.user = user
+        result.ignored = ignored
         return result
     }
 
@@ -209,10 +220,33 @@ public final class RecommendationService: @unchecked Sendable {
             throw OsusumeError.invalidArgument("history has \(refs.count) items; at most \(limits.maxHistory)")
         }
         let set = models
+        let (given, ignored) = resolveHistory(refs, set: set)
         var history: [Int32] = []
         var seen = Set<Int32>()
-        for r in refs { let i = try set.resolveItem(r); if seen.insert(i).inserted { history.append(i) } }
-        return try recommend(set: set, history: history, userID: nil, k: k, blend: blend, mix: mix, exclude: Set(history))
+        for i in given where seen.insert(i).inserted { history.append(i) }
+        var result = try recommend(set: set, history: history, userID: nil, k: k, blend: blend, mix: mix, exclude: Set(history))
+        result.ignored = ignored
+        return result
+    }
+
+    /// Resolves a request's history entries (ids or titles). Entries that cannot be resolved —
+    /// an id the models no longer know (a stale favourite after a model or catalog change), a
+    /// title that matches nothing or several — are left out and reported, never failing the
+    /// request: a history with nothing known is answered as an empty one.
+    func resolveHistory(_ refs: [String], set: ModelSet) -> (items: [Int32], ignored: [IgnoredRef]) {
+        var items: [Int32] = []
+        var ignored: [IgnoredRef] = []
+        for r in refs {
+            do { items.append(try set.resolveItem(r)) } catch let e as OsusumeError {
+                switch e {
+                case .unknownID: ignored.append(IgnoredRef(ref: r, reason: "unknown item: the served models do not know it"))
+                default: ignored.append(IgnoredRef(ref: r, reason: e.description))
+                }
+            } catch {
+                ignored.append(IgnoredRef(ref: r, reason: "\(error)"))
+            }
+        }
+        return (items, ignored)
     }
 
     /// The personal blend for a request: the named spec, or the cold-start policy's ("auto").

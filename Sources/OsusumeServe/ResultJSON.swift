@@ -55,6 +55,11 @@ struct JSONBytes {
             for (j, b) in x.because.enumerated() { if j > 0 { raw(",") }; ref(b) }
             raw("]}")
         }
+        raw("],\"ignored\":[")
+        for (i, g) in r.ignored.enumerated() {
+            if i > 0 { raw(",") }
+            raw("{\"ref\":"); string(g.ref); raw(",\"reason\":"); string(g.reason); raw("}")
+        }
         raw("]}")
     }
 }

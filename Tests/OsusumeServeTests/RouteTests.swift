@@ -115,7 +115,20 @@ final class RouteTests: XCTestCase {
             try await expect("/v1/users/nobody/recommendations", status: .notFound, mentions: "nobody")
             try await expect("/v1/items/999", status: .notFound, mentions: "999")
             try await expect("/v1/items/999/similar", status: .notFound, mentions: "999")
-            try await expect("/v1/recommendations", method: .post, body: #"{"history": ["no such title"]}"#, status: .notFound, mentions: "no such title")
+            // Unknown entries (a stale favourite) are left out and reported; the rest is answered.
+            try await client.execute(uri: "/v1/recommendations", method: .post,
+                                     body: self.body(#"{"history": ["no such title", "424242", "1"], "k": 3}"#)) { r in
+                XCTAssertEqual(r.status, .ok, String(buffer: r.body))
+                let body = try self.json(r)
+                let ignored = body["ignored"] as? [[String: String]] ?? []
+                XCTAssertEqual(ignored.map { $0["ref"] ?? "" }, ["no such title", "424242"], "\(ignored)")
+                XCTAssertTrue(ignored.last?["reason"]?.contains("unknown item") == true, "\(ignored)")
+                XCTAssertEqual((body["history"] as? [[String: Any]])?.compactMap { $0["id"] as? String }, ["1"])
+            }
+            try await client.execute(uri: "/v1/recommendations", method: .post, body: self.body(#"{"history": ["424242"], "k": 3}"#)) { r in
+                XCTAssertEqual(r.status, .ok, "nothing known: answered as an empty history")
+                XCTAssertEqual(try self.json(r)["stage"] as? String, "none")
+            }
             try await expect("/v1/recommendations", method: .post, body: #"{"history": [1,"#, status: .badRequest, mentions: "malformed JSON")
             try await expect("/v1/recommendations", method: .post, body: #"{"k": 3}"#, status: .badRequest, mentions: "history")
             try await expect("/v1/recommendations", method: .post, body: #"{"history": [{"x": 1}]}"#, status: .badRequest, mentions: "malformed")

@@ -161,7 +161,7 @@ final class OpaqueModel: Recommender {
 final class ResultJSONTests: XCTestCase {
     func testDirectWriterMatchesCodable() throws {
         let service = RecommendationService(models: try Fixture.modelSet())
-        for history in [[], ["1", "Amélie"], ["5", "6", "7", "8", "11", "9"]] {
+        for history in [[], ["1", "Amélie"], ["5", "6", "7", "8", "11", "9"], ["1", "gone \"id\"", "Heat"]] {
             var r = try service.recommend(history: history, k: 6)
             r.user = "quote\"and\\slash\n"
             var w = JSONBytes()
