@@ -174,6 +174,11 @@ public enum Retrainer {
     static func ndcg(_ m: TrainedModel, cases: [HoldoutCase], events: [StoredFeedback], upTo: Int64, rule: EventRule) -> Double {
         var byUser: [String: [StoredFeedback]] = [:]
         for e in events where e.id <= upTo { byUser[e.event.user, default: []].append(e) }
+        // Scored as a request would be (EASE as a sum of history rows, not a dense product).
+        let identity = ModelIdentity(name: m.manifest.kind, kind: m.manifest.kind, source: "retrain", items: m.itemIDs.count,
+                                     fingerprint: m.manifest.dataset.fingerprint, createdAt: m.manifest.createdAt)
+        let served = ServedModel(name: m.manifest.kind, recommender: m.model, identity: identity, toModel: nil, userIDs: m.userIDs)
+        let n = m.itemIDs.count
         var total = 0.0
         for c in cases {
             let u = m.userIDs.index(of: c.user)
@@ -187,7 +192,8 @@ public enum Retrainer {
             }
             guard targets.contains(where: { $0 >= 0 }) else { continue }
             guard !ext.history.isEmpty || u != nil, u != nil || m.model.canScoreNewUsers else { continue }
-            var scores = m.model.score(ScoringQuery(user: u, history: ext.history))
+            var scores = [Float](repeating: 0, count: n)
+            scores.withUnsafeMutableBufferPointer { served.scores(history: ext.history, userID: c.user, into: $0.baseAddress!, count: n) }
             for i in history.union(ext.excluded) where Int(i) < scores.count { scores[Int(i)] = -.infinity }
             let ranked = TopK.select(scores, k: 10)
             total += CaseMetrics(ranked: ranked, targets: targets, ks: [10]).values[.ndcg]![0]
