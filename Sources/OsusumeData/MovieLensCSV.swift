@@ -79,10 +79,13 @@ public struct MovieLensCSVImporter: DatasetImporter {
         guard let dir = folder(path) else {
             throw OsusumeError.file(path, problem: "movielens-csv needs a folder containing ratings.csv")
         }
-        let log = try readRatings(DataPath.join(dir, "ratings.csv"))
         var catalog = Catalog()
         let movies = DataPath.join(dir, "movies.csv")
         if DataPath.isFile(movies) { try readMovies(movies, into: &catalog) }
+        // With movies.csv, every rating must name one of its movies: an id outside the catalog
+        // is a broken file, not a new item.
+        let known: Set<Int64>? = catalog.count == 0 ? nil : Set(catalog.items.compactMap { Int64($0.id) })
+        let log = try readRatings(DataPath.join(dir, "ratings.csv"), knownMovies: known)
         let tags = DataPath.join(dir, "tags.csv")
         if DataPath.isFile(tags) { try readTags(tags, into: &catalog) }
         let links = DataPath.join(dir, "links.csv")
@@ -90,8 +93,9 @@ public struct MovieLensCSVImporter: DatasetImporter {
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog)
     }
 
-    /// ratings.csv; a file without the header line is read in the standard column order.
-    func readRatings(_ path: String) throws -> InteractionLog {
+    /// ratings.csv; a file without the header line is read in the standard column order. Ids are
+    /// integers, as MovieLens defines them; with `knownMovies`, every movieId must be one of them.
+    func readRatings(_ path: String, knownMovies: Set<Int64>? = nil) throws -> InteractionLog {
         let file = try TextFile(path: path)
         var b = LogBuilder()
         b.reserve(file.bytes.count / 24)
@@ -109,11 +113,16 @@ public struct MovieLensCSVImporter: DatasetImporter {
             let ts = try r.int(ct, "timestamp")
             if r.isEmpty(cu) { throw r.malformed("userId is empty") }
             if r.isEmpty(ci) { throw r.malformed("movieId is empty") }
+            _ = try r.int(cu, "userId")
+            let movie = try r.int(ci, "movieId")
+            if let known = knownMovies, !known.contains(movie) { throw r.malformed("movieId \(movie) is not in movies.csv") }
             let u = b.users.intern(r.bytes(cu), encoding: r.encoding)
             let i = b.items.intern(r.bytes(ci), encoding: r.encoding)
             b.append(user: u, item: i, timestamp: ts, rating: Float(rating))
         }
-        return b.build(hasTimestamps: true, hasRatings: true)
+        let log = b.build(hasTimestamps: true, hasRatings: true)
+        guard log.count > 0 else { throw OsusumeError.malformed(file: path, line: 1, problem: "no ratings: the file is empty or has only its header") }
+        return log
     }
 
     func readMovies(_ path: String, into catalog: inout Catalog) throws {

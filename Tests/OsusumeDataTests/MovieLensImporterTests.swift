@@ -55,6 +55,17 @@ final class MovieLensImporterTests: XCTestCase {
         assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "ratings.csv", line: 2, problem: "timestamp is not an integer")
         dir = try makeMovieLensCSV(t, ratings: "userId,item,rating,timestamp\n1,1,4.0,1\n")
         assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "ratings.csv", line: 1, problem: "no column 'movieId'")
+        // Ids are integers, and every rated movie is in movies.csv: never a silent new item.
+        dir = try makeMovieLensCSV(t, ratings: "userId,movieId,rating,timestamp\n1,1,4.0,1\n1,tt0114709,4.0,2\n")
+        assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "ratings.csv", line: 3, problem: "movieId is not an integer")
+        dir = try makeMovieLensCSV(t, ratings: "userId,movieId,rating,timestamp\n1,1,4.0,1\nu2,1,4.0,2\n")
+        assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "ratings.csv", line: 3, problem: "userId is not an integer")
+        dir = try makeMovieLensCSV(t, ratings: "userId,movieId,rating,timestamp\n1,1,4.0,1\n1,99,4.0,2\n")
+        assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "ratings.csv", line: 3, problem: "movieId 99 is not in movies.csv")
+        for empty in ["", "userId,movieId,rating,timestamp\n"] {
+            dir = try makeMovieLensCSV(t, ratings: empty)
+            assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "ratings.csv", line: 1, problem: "no ratings")
+        }
         dir = try makeMovieLensCSV(t)
         try t.write("ml-tiny/movies.csv", "movieId,title,genres\n1,\"Toy Story (1995),Animation\n2,Heat (1995),Action\n")
         assertMalformed(try MovieLensCSVImporter().load(path: dir), file: "movies.csv", line: 2, problem: "never closed")
