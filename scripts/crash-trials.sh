@@ -18,6 +18,10 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--trials N] [--bin PATH] [--store URL]" >&2; exit 2 ;;
   esac
 done
+log() { echo "[crash-trials] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+. scripts/bench-lib.sh
+need_tools curl:curl
 [ -x "$bin" ] || { echo "error: $bin not found; build it (swift build -c release --scratch-path .build-release) or give --bin" >&2; exit 1; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 work=$(mktemp -d)

@@ -234,7 +234,8 @@ public final class ModelSet: @unchecked Sendable {
         search = TitleSearchIndex(titles: items.map(\.title), popularity: pop)
         loadedAt = Date()
         eventsThrough = models.map { $0.model.manifest.eventsThrough }.min() ?? 0
-        eventRule = (try? primary.manifest.trainingSource?.eventRule.map { try EventRule(spec: $0) }) ?? nil ?? EventRule()
+        // The spec was checked when the model was trained; an unreadable one falls back to the default.
+        if let spec = primary.manifest.trainingSource?.eventRule, let rule = try? EventRule(spec: spec) { eventRule = rule } else { eventRule = EventRule() }
     }
 
     /// The newest items — by the `newest` model when loaded, else by release time or year —

@@ -35,13 +35,12 @@ final class GroupCommit: @unchecked Sendable {
     /// The next group to commit; nil (and draining off) when the queue is empty.
     private func takeGroup() -> [Pending]? {
         lock.lock(); defer { lock.unlock() }
-        var group: [Pending] = []
-        var n = 0
+        if queue.isEmpty { draining = false; return nil }
         // A batch larger than the limit still goes whole: it must commit all or nothing.
-        while let first = queue.first, group.isEmpty || n + first.events.count <= maxEventsPerTransaction {
-            group.append(queue.removeFirst()); n += first.events.count
-        }
-        if group.isEmpty { draining = false; return nil }
+        var take = 1, n = queue[0].events.count
+        while take < queue.count, n + queue[take].events.count <= maxEventsPerTransaction { n += queue[take].events.count; take += 1 }
+        let group = Array(queue.prefix(take))
+        queue.removeFirst(take)
         return group
     }
 

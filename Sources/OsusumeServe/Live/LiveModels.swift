@@ -1,5 +1,6 @@
 import Foundation
 import OsusumeCore
+import OsusumeModels
 import OsusumeStore
 
 /// The served model version, kept in step with the event store: at start the given model
@@ -40,7 +41,9 @@ public final class LiveModels: @unchecked Sendable {
             return current
         }
         var eventsThrough: Int64 = 0
-        if let first = paths.first, let m = try? ModelManifestReader.read(URL(fileURLWithPath: first)) { eventsThrough = m }
+        if let first = paths.first,
+           let data = try? Data(contentsOf: URL(fileURLWithPath: first).appendingPathComponent("manifest.json")),
+           let manifest = try? JSONDecoder().decode(ModelManifest.self, from: data) { eventsThrough = manifest.eventsThrough }
         let v = try await store.registerVersion(paths: paths, eventsThrough: eventsThrough, report: "")
         try await store.setCurrent(version: v.version)
         log("recorded the --model directories as model version \(v.version) (current)")
@@ -236,15 +239,5 @@ public struct RetrainSchedule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         [events.map { "\($0) events" }, interval.map { "every \(Int($0))s" }].compactMap { $0 }.joined(separator: " or ")
-    }
-}
-
-/// Reads the one field the start-up needs from a model directory without loading weights.
-enum ModelManifestReader {
-    static func read(_ dir: URL) throws -> Int64 {
-        let data = try Data(contentsOf: dir.appendingPathComponent("manifest.json"))
-        guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let notes = obj["notes"] as? [String: Any], let n = notes["events_through"] as? Double else { return 0 }
-        return Int64(n)
     }
 }

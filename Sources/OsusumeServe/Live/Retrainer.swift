@@ -64,13 +64,13 @@ public enum Retrainer {
         let events = try await store.allEvents(through: last)
         let since = models.map(\.manifest.eventsThrough).min() ?? 0
         let fresh = events.filter { $0.id > since }
+        let fromVersion = current.version   // `current` is shadowed below by the figures
         func report(_ d: RetrainReport.Decision, _ reason: String, through: Int64 = since, heldOut: Int = 0, users: Int = 0,
                     current: [String: Double] = [:], candidate: [String: Double] = [:], to: Int64? = nil) -> RetrainReport {
-            RetrainReport(decision: d, reason: reason, fromVersion: current_version(), toVersion: to, trainedThrough: through,
+            RetrainReport(decision: d, reason: reason, fromVersion: fromVersion, toVersion: to, trainedThrough: through,
                           heldOutEvents: heldOut, heldOutUsers: users, current: current, candidate: candidate,
                           seconds: Date().timeIntervalSince(start), finishedAt: ISO8601DateFormatter().string(from: Date()))
         }
-        func current_version() -> Int64 { current.version }
         guard !fresh.isEmpty else { return report(.skipped, "no events since the current version was trained") }
 
         // The most recent share of the new events (by commit order) is held out.

@@ -69,6 +69,7 @@ extension ServeRoutes {
             guard let store = service.store else { throw ServiceError.unavailable("this server has no event store") }
             let payload = try await request.decodeJSON(FeedbackPayload.self, limit: options.maxFeedbackBodyBytes)
             let bodies: [FeedbackBody]
+            var isBatch = false
             switch payload {
             case .one(let b): bodies = [b]
             case .many(let list):
@@ -77,13 +78,14 @@ extension ServeRoutes {
                     throw APIError(.contentTooLarge, "a batch holds at most \(options.maxBatchEvents) events, got \(list.count)")
                 }
                 bodies = list
+                isBatch = true
             }
             let set = service.models
             var events: [FeedbackEvent] = []
             events.reserveCapacity(bodies.count)
             for (n, b) in bodies.enumerated() {
                 let event = FeedbackEvent(user: b.user.value, item: b.item.value, kind: b.kind, rating: b.rating, at: b.at?.seconds, key: b.key)
-                let prefix = bodies.count > 1 || payloadIsBatch(payload) ? "events[\(n)]: " : ""
+                let prefix = isBatch ? "events[\(n)]: " : ""
                 do { try event.validate() } catch let e as OsusumeError { throw APIError(.badRequest, prefix + e.description) }
                 guard set.acceptsFeedback(item: event.item) else {
                     throw APIError(.notFound, prefix + "unknown item '\(event.item)': neither the models nor the catalog (--data) know it")
@@ -92,15 +94,13 @@ extension ServeRoutes {
             }
             let stored = try await store.append(events)
             metrics.recordFeedbackStored(count: stored.count)
-            if case .one = payload, let s = stored.first {
+            if !isBatch, let s = stored.first {
                 return jsonResponse(Stored(id: s.id, receivedAt: s.receivedAt), status: .created)
             }
             return jsonResponse(StoredBatch(stored: stored.count, ids: stored.map(\.id), receivedAt: stored.first?.receivedAt ?? 0),
                                 status: .created)
         }
     }
-
-    private func payloadIsBatch(_ p: FeedbackPayload) -> Bool { if case .many = p { return true }; return false }
 }
 
 /// Any JSON value (only to tell an array apart from an object).
