@@ -87,6 +87,7 @@ public struct AniListJSONImporter: DatasetImporter {
                 item.genres = media["genres"] as? [String] ?? []
                 item.imageURL = (media["coverImage"] as? [String: Any]).flatMap { ($0["large"] ?? $0["medium"]) as? String }
                 item.type = media["format"] as? String
+                item.episodes = (media["episodes"] as? NSNumber)?.intValue
                 if let start = media["startDate"] as? [String: Any], let y = int(start["year"]) {
                     item.year = y
                     item.releasedAt = DataDate.seconds(year: y, month: int(start["month"]) ?? 1, day: int(start["day"]) ?? 1)

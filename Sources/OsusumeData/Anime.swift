@@ -49,11 +49,13 @@ enum AnimeCatalog {
     /// Reads a catalog file with a header naming anime_id (or anime_ids), name, genre and type.
     static func read(_ path: String, format: DelimitedFormat, malIDsAreItemIDs: Bool, into catalog: inout Catalog) throws {
         var cid = 0, cname = 1, cgenre = 2, ctype = 3, width = 7
+        var cepisodes: Int? = 4
         try TextFile(path: path).forEachRecord(format) { r in
             if r.index == 0 {
                 let h = HeaderColumns(r)
                 cid = try h.require(r, "anime_id", "anime_ids"); cname = try h.require(r, "name")
                 cgenre = try h.require(r, "genre"); ctype = try h.require(r, "type")
+                cepisodes = h.index("episodes")
                 width = r.count
                 return
             }
@@ -62,6 +64,13 @@ enum AnimeCatalog {
             if id.isEmpty { throw r.malformed("anime id is empty") }
             var item = AnimeCatalog.item(id: id, name: r.string(cname), genre: r.string(cgenre), type: r.trimmedString(ctype))
             if malIDsAreItemIDs { item.links["mal"] = id }
+            if let c = cepisodes {
+                // MyAnimeList writes "Unknown" for series still airing; anything else must be a count.
+                let e = r.trimmedString(c)
+                if let n = Int(e), n >= 0 { item.episodes = n } else if !e.isEmpty && e != "Unknown" {
+                    throw r.malformed("episodes must be a whole number or 'Unknown', got '\(e)'")
+                }
+            }
             catalog.upsert(item)
         }
     }

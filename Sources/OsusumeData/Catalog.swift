@@ -7,6 +7,8 @@ public struct CatalogItem: Sendable, Equatable, Codable {
     public var tags: [String]
     /// The kind of item where a source has one (anime: TV, Movie, OVA, …).
     public var type: String?
+    /// Episodes, for series (anime), when the source gives them.
+    public var episodes: Int?
     public var imageURL: String?
     /// External references, e.g. ["imdb": "0114709", "tmdb": "862", "mal": "5114"].
     public var links: [String: String]
@@ -14,9 +16,9 @@ public struct CatalogItem: Sendable, Equatable, Codable {
     public var releasedAt: Int64?
 
     public init(id: String, title: String = "", genres: [String] = [], year: Int? = nil, tags: [String] = [],
-                type: String? = nil, imageURL: String? = nil, links: [String: String] = [:], releasedAt: Int64? = nil) {
+                type: String? = nil, episodes: Int? = nil, imageURL: String? = nil, links: [String: String] = [:], releasedAt: Int64? = nil) {
         self.id = id; self.title = title; self.genres = genres; self.year = year; self.tags = tags
-        self.type = type; self.imageURL = imageURL; self.links = links; self.releasedAt = releasedAt
+        self.type = type; self.episodes = episodes; self.imageURL = imageURL; self.links = links; self.releasedAt = releasedAt
     }
 }
 

@@ -63,6 +63,8 @@ public struct MALXMLImporter: DatasetImporter {
 
             var item = CatalogItem(id: id, title: HTMLEntities.decode(a.children["series_title"] ?? ""))
             if let t = a.children["series_type"], !t.isEmpty { item.type = t }
+            // 0 is how the export writes "not known yet".
+            if let e = a.children["series_episodes"].flatMap({ Int($0) }), e > 0 { item.episodes = e }
             item.links["mal"] = id
             catalog.upsert(item)
         }

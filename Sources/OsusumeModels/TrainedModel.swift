@@ -53,23 +53,7 @@ public final class TrainedModel {
     /// Resolves an item given by id or by title (exact, case- and accent-insensitive; then a
     /// unique prefix). An ambiguous or unknown reference is an error naming it.
     public func resolveItem(_ ref: String) throws -> Int32 {
-        if let i = itemIDs.index(of: ref) { return i }
-        let key = TitleKey.normalise(ref)
-        if key.isEmpty { throw OsusumeError.unknownID(kind: "item", id: ref) }
-        let index = titleIndex
-        if let exact = index.exact[key] {
-            if exact.count == 1 { return exact[0] }
-        }
-        var seen = Set<Int32>()
-        let prefixed = index.keys.filter { $0.key.hasPrefix(key) }.flatMap { $0.items }.filter { seen.insert($0).inserted }
-        if prefixed.count == 1 { return prefixed[0] }
-        if let exact = index.exact[key], exact.count > 1 {
-            throw OsusumeError.invalidArgument("'\(ref)' matches \(exact.count) items: " + exact.prefix(5).map { "\(itemIDs.id(of: $0)) (\(title(of: $0)))" }.joined(separator: ", ") + "; use an id")
-        }
-        if prefixed.count > 1 {
-            throw OsusumeError.invalidArgument("'\(ref)' matches \(prefixed.count) titles, e.g. " + prefixed.prefix(5).map { "\(title(of: $0))" }.joined(separator: "; ") + "; be more specific or use an id")
-        }
-        throw OsusumeError.unknownID(kind: "item", id: ref)
+        try titleSearch.resolveItem(ref, ids: itemIDs, describe: title(of:))
     }
 
     public func title(of item: Int32) -> String {
@@ -78,18 +62,11 @@ public final class TrainedModel {
         return id
     }
 
-    private lazy var titleIndex: (exact: [String: [Int32]], keys: [(key: String, items: [Int32])]) = {
-        var exact: [String: [Int32]] = [:]
-        for (i, id) in itemIDs.ids.enumerated() {
-            guard let t = catalog[id]?.title, !t.isEmpty else { continue }
-            // The title as written, without a trailing "(1995)", and with a trailing article
-            // moved to the front ("Matrix, The" → "The Matrix"): the ways people type titles.
-            let bare = TitleKey.stripYear(t)
-            for form in Set([t, bare, TitleKey.articleFirst(bare)].map(TitleKey.normalise)) where !form.isEmpty {
-                exact[form, default: []].append(Int32(i))
-            }
-        }
-        return (exact, exact.map { ($0.key, $0.value) }.sorted { $0.key < $1.key })
+    /// Title search over the catalog, most-watched first (training histories count the views).
+    public private(set) lazy var titleSearch: TitleSearchIndex = {
+        var counts = [Float](repeating: 0, count: itemIDs.count)
+        for h in histories { for i in h where i >= 0 && Int(i) < counts.count { counts[Int(i)] += 1 } }
+        return TitleSearchIndex(titles: itemIDs.ids.map { catalog[$0]?.title ?? "" }, popularity: counts)
     }()
 
     // MARK: recommending
@@ -105,6 +82,13 @@ public final class TrainedModel {
         for h in history where Int(h) < scores.count && h >= 0 { scores[Int(h)] = -.infinity }
         for e in exclude where Int(e) < scores.count && e >= 0 { scores[Int(e)] = -.infinity }
         return TopK.select(scores, k: k).map { Recommendation(item: $0, score: scores[Int($0)]) }
+    }
+
+    /// The items most users' training histories hold, for a history with nothing known.
+    public func mostPopular(k: Int) -> [Recommendation] {
+        var counts = [Float](repeating: 0, count: itemIDs.count)
+        for h in histories { for i in Set(h) where i >= 0 && Int(i) < counts.count { counts[Int(i)] += 1 } }
+        return TopK.select(counts, k: k).map { Recommendation(item: $0, score: counts[Int($0)]) }
     }
 
     /// Items most similar to `item`: the model's own neighbours where it has them (ItemKNN),
@@ -186,41 +170,6 @@ public final class TrainedModel {
         let catalogItems = (try? JSONDecoder().decode([CatalogItem].self, from: try read("catalog.json"))) ?? []
         return TrainedModel(model: model, itemIDs: IDMap(items), userIDs: IDMap(users), histories: histories,
                             catalog: Catalog(catalogItems), manifest: manifest)
-    }
-}
-
-/// Case- and accent-insensitive keys for matching typed titles.
-public enum TitleKey {
-    public static func normalise(_ s: String) -> String {
-        let folded = s.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-        var out = ""
-        var lastSpace = true
-        for ch in folded.unicodeScalars {
-            if CharacterSet.alphanumerics.contains(ch) { out.unicodeScalars.append(ch); lastSpace = false }
-            else if !lastSpace { out.append(" "); lastSpace = true }
-        }
-        return out.trimmingCharacters(in: .whitespaces)
-    }
-
-    /// "Matrix, The" → "The Matrix" (MovieLens writes articles last).
-    public static func articleFirst(_ s: String) -> String {
-        for article in ["The", "A", "An", "Les", "Le", "La", "L'", "Die", "Der", "Das", "El", "Il"] {
-            let suffix = ", " + article
-            if s.hasSuffix(suffix) {
-                let head = String(s.dropLast(suffix.count))
-                return article.hasSuffix("'") ? article + head : article + " " + head
-            }
-        }
-        return s
-    }
-
-    /// "Heat (1995)" → "Heat".
-    public static func stripYear(_ s: String) -> String {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        guard t.hasSuffix(")"), let open = t.lastIndex(of: "(") else { return t }
-        let inner = t[t.index(after: open)..<t.index(before: t.endIndex)]
-        guard inner.count == 4 || inner.count == 9, inner.first?.isNumber == true else { return t }
-        return String(t[..<open]).trimmingCharacters(in: .whitespaces)
     }
 }
 

@@ -7,16 +7,24 @@ import OsusumeStore
 /// An item as the API shows it: what a list or a card needs, precomputed once per model set.
 public struct ItemSummary: Codable, Sendable, Equatable {
     public var id: String
+    /// The catalog's title, also the sort title ("Matrix, The (1999)").
     public var title: String
+    /// The title as a person reads it ("The Matrix"); the year is a field of its own.
+    public var displayTitle: String
     public var year: Int?
     public var genres: [String]
     public var imageURL: String?
+    /// The kind of item where the catalog has one (anime: TV, Movie, OVA, …).
+    public var type: String?
+    /// Episodes, for series.
+    public var episodes: Int?
 }
 
 /// A reference to a history item in an explanation or an echo of the request.
 public struct ItemRef: Codable, Sendable, Equatable {
     public var id: String
     public var title: String
+    public var displayTitle: String
 }
 
 /// Identity of one served model, for `/healthz`, `/metrics` and responses.
@@ -176,8 +184,10 @@ public final class ModelSet: @unchecked Sendable {
         newCatalogItems = Set(extraCatalog?.items.map(\.id).filter { !served.contains($0) } ?? [])
         items = itemIDs.ids.map { id in
             let c = merged[id]
-            return ItemSummary(id: id, title: c.map { $0.title.isEmpty ? id : $0.title } ?? id, year: c?.year,
-                               genres: c?.genres.filter { $0 != "(no genres listed)" } ?? [], imageURL: c?.imageURL)
+            let title = c.map { $0.title.isEmpty ? id : $0.title } ?? id
+            return ItemSummary(id: id, title: title, displayTitle: TitleKey.display(title), year: c?.year,
+                               genres: c?.genres.filter { $0 != "(no genres listed)" } ?? [], imageURL: c?.imageURL,
+                               type: c?.type, episodes: c?.episodes)
         }
 
         // Personal models; "pop" and "newest" feed the popular and new slots instead.
@@ -271,17 +281,9 @@ public final class ModelSet: @unchecked Sendable {
         return set
     }
 
-    /// Resolves an item reference (id, or title typed by a person).
+    /// Resolves an item reference (id, or title typed by a person), as the command line does.
     public func resolveItem(_ ref: String) throws -> Int32 {
-        if let i = itemIDs.index(of: ref) { return i }
-        switch search.resolve(title: ref) {
-        case .found(let i): return i
-        case .ambiguous(let matches):
-            throw OsusumeError.invalidArgument("'\(ref)' matches \(matches.count) titles, e.g. "
-                + matches.prefix(3).map { "\(items[Int($0)].title) (id \(items[Int($0)].id))" }.joined(separator: "; ") + "; use an id")
-        case .none:
-            throw OsusumeError.unknownID(kind: "item", id: ref)
-        }
+        try search.resolveItem(ref, ids: itemIDs) { items[Int($0)].title }
     }
 
     /// One personal model's top-k for a history of item indices, the history excluded: the
@@ -294,5 +296,8 @@ public final class ModelSet: @unchecked Sendable {
         return TopK.select(scores, k: k)
     }
 
-    public func ref(_ item: Int32) -> ItemRef { ItemRef(id: items[Int(item)].id, title: items[Int(item)].title) }
+    public func ref(_ item: Int32) -> ItemRef {
+        let s = items[Int(item)]
+        return ItemRef(id: s.id, title: s.title, displayTitle: s.displayTitle)
+    }
 }

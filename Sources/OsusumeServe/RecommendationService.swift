@@ -10,8 +10,40 @@ public struct RecommendedItem: Codable, Sendable, Equatable {
     /// The blended personal score (the source's own score for popular and new items).
     public var score: Float
     public var slot: Slot
-    /// Up to three history items that raised this item's score most ("because you liked …").
+    /// The history items that account for a meaningful share of this item's score (at most
+    /// three, strongest first); empty for slot items and when no single one stands out.
     public var because: [ItemRef]
+    /// Why the item is in the list, in words and as a kind.
+    public var reason: Reason
+}
+
+/// Why an item is recommended.
+public struct Reason: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// Named history items drive its score ("Because you liked …").
+        case history
+        /// Personal, but no single history item stands out: the history as a whole.
+        case profile
+        /// Placed by the popular slot.
+        case popular
+        /// Placed by the new slot.
+        case new
+    }
+    public var kind: Kind
+    public var text: String
+
+    /// The reason for an item of `slot` explained by `because`.
+    public static func of(slot: Slot, because: [ItemRef]) -> Reason {
+        switch slot {
+        case .popular: return Reason(kind: .popular, text: "Popular with everyone")
+        case .new: return Reason(kind: .new, text: "New in the catalog")
+        case .personal:
+            let names = because.map(\.displayTitle)
+            guard let last = names.last else { return Reason(kind: .profile, text: "Fits your history as a whole") }
+            let list = names.count == 1 ? last : names.dropLast().joined(separator: ", ") + " and " + last
+            return Reason(kind: .history, text: "Because you liked " + list)
+        }
+    }
 }
 
 /// The answer to a recommendation request.
@@ -21,18 +53,14 @@ public struct RecommendationResult: Codable, Sendable, Equatable {
     public var stage: ColdStartPolicy.Stage
     /// The blend used for the personal slot ("" when there was none).
     public var blend: String
+    /// How the list was made, as a sentence for people.
+    public var summary: String
     public var mix: String
     public var history: [ItemRef]
     public var items: [RecommendedItem]
     /// History entries of the request that were left out (an id the models do not know, a title
     /// that matches nothing or several), with the reason; the rest was answered.
     public var ignored: [IgnoredRef] = []
-}
-
-/// A history entry a request left out, and why.
-public struct IgnoredRef: Codable, Sendable, Equatable {
-    public var ref: String
-    public var reason: String
 }
 
 /// Bounds on what one request may ask for.
@@ -229,24 +257,10 @@ public final class RecommendationService: @unchecked Sendable {
         return result
     }
 
-    /// Resolves a request's history entries (ids or titles). Entries that cannot be resolved —
-    /// an id the models no longer know (a stale favourite after a model or catalog change), a
-    /// title that matches nothing or several — are left out and reported, never failing the
-    /// request: a history with nothing known is answered as an empty one.
+    /// Resolves a request's history entries (ids or titles), leaving out and reporting those the
+    /// served models do not know (`resolveHistory` in OsusumeModels, as the command line does).
     func resolveHistory(_ refs: [String], set: ModelSet) -> (items: [Int32], ignored: [IgnoredRef]) {
-        var items: [Int32] = []
-        var ignored: [IgnoredRef] = []
-        for r in refs {
-            do { items.append(try set.resolveItem(r)) } catch let e as OsusumeError {
-                switch e {
-                case .unknownID: ignored.append(IgnoredRef(ref: r, reason: "unknown item: the served models do not know it"))
-                default: ignored.append(IgnoredRef(ref: r, reason: e.description))
-                }
-            } catch {
-                ignored.append(IgnoredRef(ref: r, reason: "\(error)"))
-            }
-        }
-        return (items, ignored)
+        OsusumeModels.resolveHistory(refs) { try set.resolveItem($0) }
     }
 
     /// The personal blend for a request: the named spec, or the cold-start policy's ("auto").
@@ -293,18 +307,57 @@ public final class RecommendationService: @unchecked Sendable {
         candidates[.popular] = unseen(set.popularOrder)
         candidates[.new] = unseen(set.newOrder)
         let picked = plan.mix.fill(k: k, candidates: candidates)
-        let becauseLists = scoring?.topContributors(of: picked.map(\.item), limit: 3, maxAblation: limits.maxAblation)
-        let items = picked.enumerated().map { (n, p) -> RecommendedItem in
+        // Only personal items are explained by the history: a slot item is there for its slot's reason.
+        let personalPicks = picked.filter { $0.slot == .personal }.map(\.item)
+        let becauseLists = scoring?.topContributors(of: personalPicks, limit: 3, maxAblation: limits.maxAblation) ?? []
+        var because: [Int32: [ItemRef]] = [:]
+        for (item, list) in zip(personalPicks, becauseLists) { because[item] = list.map(set.ref) }
+        let items = picked.map { p -> RecommendedItem in
             let score: Float
             switch p.slot {
             case .personal: score = blended.isEmpty ? 0 : blended[Int(p.item)]
             case .popular, .new: score = set.popularity[Int(p.item)]
             }
+            let named = because[p.item] ?? []
             return RecommendedItem(item: set.items[Int(p.item)], score: score.isFinite ? score : 0, slot: p.slot,
-                                   because: (becauseLists?[n] ?? []).map(set.ref))
+                                   because: named, reason: .of(slot: p.slot, because: named))
         }
         return RecommendationResult(user: nil, stage: plan.stage, blend: plan.blend?.description ?? "",
+                                    summary: Self.summary(stage: plan.stage, blend: plan.blend, items: items, set: set),
                                     mix: plan.mix.description, history: history.suffix(50).map(set.ref), items: items)
+    }
+
+    /// What each model is, in a few words, for the summary sentence.
+    static let modelWords: [String: String] = [
+        "ease": "titles watched together (EASE)", "itemknn": "similar titles (ItemKNN)", "content": "shared genres and tags",
+        "puresvd": "taste factors (PureSVD)", "multvae": "an autoencoder of your history (Multi-VAE)",
+        "multdae": "an autoencoder of your history (Multi-DAE)", "recvae": "an autoencoder of your history (RecVAE)",
+        "multitask-dae": "an autoencoder of your history and ratings", "neumf": "a neural model of users and titles (NeuMF)",
+        "sasrec": "the order you watched in (SASRec)", "bert4rec": "the order you watched in (BERT4Rec)",
+    ]
+
+    /// "Short history: 8 picked for you from similar titles (40 %), … ; 1 popular, 1 new."
+    static func summary(stage: ColdStartPolicy.Stage, blend: WeightedBlend?, items: [RecommendedItem], set: ModelSet) -> String {
+        var counts: [Slot: Int] = [:]
+        for x in items { counts[x.slot, default: 0] += 1 }
+        var parts: [String] = []
+        if let n = counts[.personal], n > 0, let blend {
+            let sources = blend.components.filter { $0.weight > 0 }.map { c -> String in
+                let kind = set.model(named: c.model)?.kind ?? c.model
+                let words = modelWords[kind] ?? c.model
+                return blend.components.count == 1 ? words : "\(words) \(Int((c.weight * 100).rounded()))%"
+            }
+            parts.append("\(n) picked for you from " + sources.joined(separator: ", "))
+        }
+        if let n = counts[.popular], n > 0 { parts.append("\(n) popular with everyone") }
+        if let n = counts[.new], n > 0 { parts.append("\(n) new in the catalog") }
+        let lead: String
+        switch stage {
+        case .none: lead = "No history yet"
+        case .few: lead = "A short history"
+        case .established: lead = "Your history"
+        }
+        return parts.isEmpty ? lead + ": nothing to recommend." : lead + ": " + parts.joined(separator: "; ") + "."
     }
 
     // MARK: items
@@ -384,7 +437,8 @@ final class BlendScoring {
         self.models = models
     }
 
-    /// The history items contributing most (positively) to `item`'s blended score, best first.
+    /// The history items contributing a meaningful share (`Explanation.meaningful`) of `item`'s
+    /// blended score, best first.
     /// Explainable models give their own contributions; the others are measured by hold-out
     /// ablation over the most recent `maxAblation` history items.
     func topContributors(of item: Int32, limit: Int, maxAblation: Int) -> [Int32] {
@@ -408,9 +462,9 @@ final class BlendScoring {
             }
         }
         return zip(items, totals).map { item, total in
-            total.indices.filter { total[$0] > 0 && history[$0] != item }
-                .sorted { total[$0] > total[$1] || (total[$0] == total[$1] && $0 > $1) }   // ties: the more recent
-                .prefix(limit).map { history[$0] }
+            var t = total
+            for h in t.indices where history[h] == item { t[h] = 0 }
+            return Explanation.meaningful(t, limit: limit).map { history[$0] }
         }
     }
 

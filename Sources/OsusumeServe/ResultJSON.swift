@@ -25,16 +25,20 @@ struct JSONBytes {
     mutating func item(_ s: ItemSummary) {
         raw("{\"id\":"); string(s.id)
         raw(",\"title\":"); string(s.title)
+        raw(",\"displayTitle\":"); string(s.displayTitle)
         if let y = s.year { raw(",\"year\":"); number(y) }
         raw(",\"genres\":[")
         for (i, g) in s.genres.enumerated() { if i > 0 { raw(",") }; string(g) }
         raw("]")
         if let u = s.imageURL { raw(",\"imageURL\":"); string(u) }
+        if let t = s.type { raw(",\"type\":"); string(t) }
+        if let e = s.episodes { raw(",\"episodes\":"); number(e) }
         raw("}")
     }
 
     mutating func ref(_ r: ItemRef) {
-        raw("{\"id\":"); string(r.id); raw(",\"title\":"); string(r.title); raw("}")
+        raw("{\"id\":"); string(r.id); raw(",\"title\":"); string(r.title)
+        raw(",\"displayTitle\":"); string(r.displayTitle); raw("}")
     }
 
     mutating func result(_ r: RecommendationResult) {
@@ -42,6 +46,7 @@ struct JSONBytes {
         if let u = r.user { raw("\"user\":"); string(u); raw(",") }
         raw("\"stage\":"); string(r.stage.rawValue)
         raw(",\"blend\":"); string(r.blend)
+        raw(",\"summary\":"); string(r.summary)
         raw(",\"mix\":"); string(r.mix)
         raw(",\"history\":[")
         for (i, h) in r.history.enumerated() { if i > 0 { raw(",") }; ref(h) }
@@ -53,7 +58,8 @@ struct JSONBytes {
             raw(",\"slot\":"); string(x.slot.rawValue)
             raw(",\"because\":[")
             for (j, b) in x.because.enumerated() { if j > 0 { raw(",") }; ref(b) }
-            raw("]}")
+            raw("],\"reason\":{\"kind\":"); string(x.reason.kind.rawValue)
+            raw(",\"text\":"); string(x.reason.text); raw("}}")
         }
         raw("],\"ignored\":[")
         for (i, g) in r.ignored.enumerated() {

@@ -23,19 +23,21 @@ struct RecommendCommand: ParsableCommand {
         global.apply()
         guard k > 0 && k <= 1000 else { throw ValidationError("--k must be between 1 and 1000") }
         let trained = try TrainedModel.load(from: URL(fileURLWithPath: model))
-        let (hist, userIndex) = try resolveHistory(trained)
-        let recs = trained.recommend(history: hist, user: userIndex, k: k)
+        let (hist, userIndex, ignored) = try resolveHistory(trained)
+        for g in ignored { FileHandle.standardError.write(Data("left out of the history: '\(g.ref)': \(g.reason)\n".utf8)) }
+        // A history with nothing known is an empty one: the most watched titles stand in.
+        let recs = hist.isEmpty && userIndex == nil ? trained.mostPopular(k: k) : trained.recommend(history: hist, user: userIndex, k: k)
         let explainer = trained.model as? any ExplainableRecommender
         let query = ScoringQuery(user: userIndex, history: hist)
         func because(_ item: Int32) -> [Int32] {
-            guard let e = explainer else { return [] }
-            let c = e.contributions(of: item, for: query)
-            return c.indices.filter { c[$0] > 0 }.sorted { c[$0] > c[$1] }.prefix(3).map { hist[$0] }
+            guard let e = explainer, !hist.isEmpty else { return [] }
+            return Explanation.meaningful(e.contributions(of: item, for: query)).map { hist[$0] }
         }
         if global.json {
             try printJSON([
                 "model": trained.manifest.kind,
                 "history": hist.map { itemJSON(trained, $0) },
+                "ignored": ignored.map { ["ref": $0.ref, "reason": $0.reason] },
                 "recommendations": recs.map { r -> [String: Any] in
                     var o = itemJSON(trained, r.item); o["score"] = Double(r.score)
                     o["because"] = because(r.item).map { trained.itemIDs.id(of: $0) }
@@ -43,21 +45,27 @@ struct RecommendCommand: ParsableCommand {
                 },
             ] as [String: Any])
         } else {
-            print("history (\(hist.count) items, most recent last):")
-            for h in hist.suffix(10) { print("  \(trained.title(of: h))") }
+            if hist.isEmpty {
+                print("no known history: the most watched titles")
+            } else {
+                print("history (\(hist.count) items, most recent last):")
+                for h in hist.suffix(10) { print("  \(trained.title(of: h))") }
+            }
             print("\nrecommended by \(trained.manifest.kind):")
             for (i, r) in recs.enumerated() {
-                let b = because(r.item).map { trained.title(of: $0) }
+                let b = because(r.item).map { TitleKey.display(trained.title(of: $0)) }
                 print(String(format: "%2d. %@", i + 1, trained.title(of: r.item)) + (b.isEmpty ? "" : "  — because you liked " + b.joined(separator: "; ")))
             }
         }
     }
 
-    func resolveHistory(_ trained: TrainedModel) throws -> ([Int32], Int32?) {
+    /// The history to score and who it belongs to; history entries the model does not know are
+    /// left out and returned, as the server does.
+    func resolveHistory(_ trained: TrainedModel) throws -> ([Int32], Int32?, [IgnoredRef]) {
         switch (user, history) {
         case (let u?, nil):
             let idx = try trained.userIndex(u)
-            return (trained.histories[Int(idx)], idx)
+            return (trained.histories[Int(idx)], idx, [])
         case (nil, let h?):
             let sep: Character = h.contains("|") ? "|" : ","
             let refs = h.split(separator: sep).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -65,7 +73,8 @@ struct RecommendCommand: ParsableCommand {
             guard trained.model.canScoreNewUsers else {
                 throw ValidationError("\(trained.manifest.kind) scores only users it was trained on (one learned vector per user, no fold-in); give --user ID, or use a model that scores any history (ease, itemknn, multvae, sasrec)")
             }
-            return (try refs.map { try trained.resolveItem($0) }, nil)
+            let (items, ignored) = OsusumeModels.resolveHistory(refs) { try trained.resolveItem($0) }
+            return (items, nil, ignored)
         case (nil, nil): throw ValidationError("give --user or --history")
         default: throw ValidationError("give either --user or --history, not both")
         }
@@ -74,11 +83,14 @@ struct RecommendCommand: ParsableCommand {
 
 func itemJSON(_ t: TrainedModel, _ item: Int32) -> [String: Any] {
     let id = t.itemIDs.id(of: item)
-    var o: [String: Any] = ["id": id, "title": t.title(of: item)]
+    let title = t.title(of: item)
+    var o: [String: Any] = ["id": id, "title": title, "displayTitle": TitleKey.display(title)]
     if let c = t.catalog[id] {
         if !c.genres.isEmpty { o["genres"] = c.genres }
         if let y = c.year { o["year"] = y }
         if let u = c.imageURL { o["image"] = u }
+        if let type = c.type { o["type"] = type }
+        if let e = c.episodes { o["episodes"] = e }
     }
     return o
 }

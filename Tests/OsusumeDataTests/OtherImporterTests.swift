@@ -78,11 +78,15 @@ final class OtherImporterTests: XCTestCase {
         XCTAssertTrue(d.log.ratings[0].isNaN)  // -1: watched, not rated
         XCTAssertEqual(Array(d.log.ratings[1...]), [10, 8])
         XCTAssertTrue(d.log.hasRatings)
-        XCTAssertEqual(d.catalog["9969"], CatalogItem(id: "9969", title: "Gintama'", genres: ["Action", "Comedy"], type: "TV", links: ["mal": "9969"]))
+        XCTAssertEqual(d.catalog["9969"], CatalogItem(id: "9969", title: "Gintama'", genres: ["Action", "Comedy"], type: "TV", episodes: 51, links: ["mal": "9969"]))
         XCTAssertEqual(d.catalog["32281"]?.genres, ["Drama", "Romance", "School", "Supernatural"])
         XCTAssertEqual(d.catalog["6"]?.title, "Trigun & \"more\"")
         XCTAssertEqual(d.catalog["6"]?.genres, [])
         XCTAssertNil(d.catalog["6"]?.type)
+        XCTAssertNil(d.catalog["6"]?.episodes, "'Unknown' episodes: still airing")
+        try t.write("anime/anime.csv", "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,Drama,Movie,one,9.37,200630\r\n")
+        assertMalformed(try AnimeCSVImporter().load(path: dir), file: "anime.csv", line: 2, problem: "episodes must be a whole number")
+        try t.write("anime/anime.csv", "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,Drama,Movie,1,9.37,200630\r\n9969,Gintama,Action,TV,51,9.16,151266\r\n6,Trigun,,,Unknown,,1\r\n")
         try t.write("anime/rating.csv", "user_id,anime_id,rating\n1,32281,-1\n1,9969,ten\n")
         assertMalformed(try AnimeCSVImporter().load(path: dir), file: "rating.csv", line: 3, problem: "rating is not a number")
         // Without a ratings file the loader says what is missing.
@@ -106,7 +110,7 @@ final class OtherImporterTests: XCTestCase {
         // A rating without a history row is appended as an interaction.
         XCTAssertEqual(pairs(d.log), ["1-1", "1-2", "2-1", "3-2"])
         XCTAssertEqual(d.log.ratings[0], 8); XCTAssertTrue(d.log.ratings[1].isNaN); XCTAssertEqual(Array(d.log.ratings[2...]), [5, 7])
-        XCTAssertEqual(d.catalog["2"], CatalogItem(id: "2", title: "Gintama'", genres: ["Action"], type: "TV", links: ["mal": "9969"]))
+        XCTAssertEqual(d.catalog["2"], CatalogItem(id: "2", title: "Gintama'", genres: ["Action"], type: "TV", episodes: 51, links: ["mal": "9969"]))
         XCTAssertEqual(d.catalog["1"]?.links["mal"], "32281")
         try t.write("caserec/anime_ratings.dat", "User_ID\tAnime_ID\tFeedback\n1\t1\t8\n\n2\t1\n")
         assertMalformed(try AnimeCaseRecImporter().load(path: dir), file: "anime_ratings.dat", line: 4, problem: "expected 3 fields")

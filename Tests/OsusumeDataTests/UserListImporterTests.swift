@@ -127,7 +127,7 @@ final class UserListImporterTests: XCTestCase {
         XCTAssertEqual(d.log.timestamps, [DataDate.seconds(year: 2015, month: 3, day: 20), early, early])
         XCTAssertEqual(d.log.sequences()[0].map { d.log.itemIDs.id(of: $0) }, ["9969", "30", "1"])
         XCTAssertEqual(d.log.ratings[0], 9); XCTAssertTrue(d.log.ratings[1].isNaN); XCTAssertEqual(d.log.ratings[2], 7)
-        XCTAssertEqual(d.catalog["1"], CatalogItem(id: "1", title: "Cowboy Bebop", type: "TV", links: ["mal": "1"]))
+        XCTAssertEqual(d.catalog["1"], CatalogItem(id: "1", title: "Cowboy Bebop", type: "TV", episodes: 26, links: ["mal": "1"]))
         XCTAssertEqual(d.catalog["9969"]?.title, "Gintama'")
         XCTAssertEqual(d.catalog["30"]?.title, "Shinseiki Evangelion & more")
         XCTAssertNil(d.catalog["5114"])
