@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Real-browser test of the web page: starts `osusume serve` on 127.0.0.1 with the quickstart EASE
-# model, drives headless Chromium (DevTools protocol, scripts/browser_test.py) to pick three
-# favourites through the page's own search box, waits for the recommendations and their
-# "because you liked" lines, and saves docs/screenshots/web.png.
+# Real-browser test of the web page, for each catalog: the bundled MovieLens data and the anime
+# sample in ../shared/data/anime (skipped with a message when absent). For each it trains an EASE
+# model when missing, starts `osusume serve` on 127.0.0.1, and drives headless Chromium (DevTools
+# protocol, scripts/browser_test.py) through a stale favourite, three favourites picked by mouse
+# and keyboard, the reasons, the similar panel and a phone viewport.
 #
 # Skips (exit 0, with a message) when Chromium is absent, unless running as root with apt-get,
 # where it installs Debian's `chromium`. Exits non-zero when the page does not work.
-# Environment: OSUSUME_BIN (default: build .build-serve/release/osusume), MODEL (default
-# models/quickstart-ease, trained with `osusume train --model ease` when missing), SCREENSHOT.
+# Environment: OSUSUME_BIN (default: build .build-serve/release/osusume); SCREENSHOT_DIR, where
+# NAME-desktop.png and NAME-phone.png go (default out/screenshots; never a tracked file);
+# CATALOGS (default "movies anime").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,13 +32,9 @@ if [ -z "$BIN" ]; then
   swift build -c release --product osusume --scratch-path .build-serve >&2
   BIN=.build-serve/release/osusume
 fi
-MODEL="${MODEL:-models/quickstart-ease}"
-if [ ! -f "$MODEL/manifest.json" ]; then
-  echo "browser test: fitting EASE on the bundled data into $MODEL …" >&2
-  "$BIN" train --model ease --out "$MODEL" --quiet
-fi
-SCREENSHOT="${SCREENSHOT:-docs/screenshots/web.png}"
-
+SHOTS="${SCREENSHOT_DIR:-out/screenshots}"
+mkdir -p "$SHOTS"
+ANIME_DATA="${ANIME_DATA:-../shared/data/anime/caserec-anime-5000users}"
 WORK="$(mktemp -d)"
 SERVER_PID=""; CHROME_PID=""
 cleanup() {
@@ -48,25 +46,52 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-PORT="$(free_port)"; DEVTOOLS="$(free_port)"
 
-"$BIN" serve --model "$MODEL" --host 127.0.0.1 --port "$PORT" --store "$WORK/feedback.sqlite" --quiet >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 150); do
-  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" 2>/dev/null; then break; fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "browser test FAILED: the server exited:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
-  sleep 0.2
+# run_catalog NAME MODEL_DIR "TRAIN ARGS" QUERY1 QUERY2 QUERY3
+run_catalog() {
+  local name="$1" model="$2" train_args="$3"; shift 3
+  for f in "$SHOTS/$name-desktop.png" "$SHOTS/$name-phone.png"; do
+    if git ls-files --error-unmatch "$f" >/dev/null 2>&1; then
+      echo "browser test: refusing to write over the tracked file $f (set SCREENSHOT_DIR)" >&2; exit 1
+    fi
+  done
+  if [ ! -f "$model/manifest.json" ]; then
+    echo "browser test ($name): fitting EASE into $model …" >&2
+    # shellcheck disable=SC2086
+    "$BIN" train --model ease $train_args --out "$model" --quiet
+  fi
+  local port devtools
+  port="$(free_port)"; devtools="$(free_port)"
+  rm -f "$WORK/feedback.sqlite"*
+  "$BIN" serve --model "$model" --host 127.0.0.1 --port "$port" --store "$WORK/feedback.sqlite" --quiet >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 150); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null; then break; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "browser test FAILED: the server exited:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
+    sleep 0.2
+  done
+  rm -rf "$WORK/profile"
+  "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --no-default-browser-check \
+    --disable-extensions --user-data-dir="$WORK/profile" --remote-debugging-address=127.0.0.1 \
+    --remote-debugging-port="$devtools" --window-size=1280,900 about:blank >"$WORK/chromium.log" 2>&1 &
+  CHROME_PID=$!
+  if ! python3 scripts/browser_test.py "$devtools" "http://127.0.0.1:$port/" "$SHOTS" "$name" "$@"; then
+    echo "--- server log ---" >&2; tail -20 "$WORK/server.log" >&2
+    echo "--- chromium log ---" >&2; tail -20 "$WORK/chromium.log" >&2
+    exit 1
+  fi
+  kill "$CHROME_PID" "$SERVER_PID" 2>/dev/null || true
+  wait "$CHROME_PID" "$SERVER_PID" 2>/dev/null || true
+  CHROME_PID=""; SERVER_PID=""
+}
+
+for catalog in ${CATALOGS:-movies anime}; do
+  case "$catalog" in
+    movies) run_catalog movies models/quickstart-ease "" "toy story" "matrix" "godfather" ;;
+    anime)
+      if [ ! -d "$ANIME_DATA" ]; then echo "SKIP browser test (anime): $ANIME_DATA not found"; continue; fi
+      run_catalog anime models/browser-anime-ease "--data $ANIME_DATA" "fullmetal alchemist brotherhood" "death note" "cowboy bebop" ;;
+    *) echo "browser test: unknown catalog '$catalog' (movies, anime)" >&2; exit 2 ;;
+  esac
 done
-
-"$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --no-default-browser-check \
-  --disable-extensions --user-data-dir="$WORK/profile" --remote-debugging-address=127.0.0.1 \
-  --remote-debugging-port="$DEVTOOLS" --window-size=1280,1240 about:blank >"$WORK/chromium.log" 2>&1 &
-CHROME_PID=$!
-
-if python3 scripts/browser_test.py "$DEVTOOLS" "http://127.0.0.1:$PORT/" "$SCREENSHOT"; then
-  echo "browser test passed"
-else
-  echo "--- server log ---" >&2; tail -20 "$WORK/server.log" >&2
-  echo "--- chromium log ---" >&2; tail -20 "$WORK/chromium.log" >&2
-  exit 1
-fi
+echo "browser test passed (${CATALOGS:-movies anime}); screenshots in $SHOTS"

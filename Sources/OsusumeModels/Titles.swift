@@ -137,7 +137,7 @@ public func resolveHistory(_ refs: [String], resolve: (String) throws -> Int32) 
             let i = try resolve(r)
             if seen.insert(i).inserted { items.append(i) }
         } catch OsusumeError.unknownID {
-            ignored.append(IgnoredRef(ref: r, reason: "unknown item: the model does not know it"))
+            ignored.append(IgnoredRef(ref: r, reason: "unknown item: the models do not know it"))
         } catch {
             ignored.append(IgnoredRef(ref: r, reason: "\(error)"))
         }
@@ -147,19 +147,23 @@ public func resolveHistory(_ refs: [String], resolve: (String) throws -> Int32) 
 
 /// Which history items explain an item's score. A history item is named only when its
 /// contribution is a meaningful share of the positive evidence (at least `minimumShare` of the
-/// sum of positive contributions), at most `limit`, largest first (ties: the more recent). An
-/// item whose evidence is spread thin over many history items gets none: nothing stands out,
-/// and listing everything would say nothing.
+/// sum of positive contributions) and comparable to the strongest one (at least `minimumOfTop`
+/// of it), at most `limit`, largest first (ties: the more recent). An item whose evidence is
+/// spread thin over many history items gets none: nothing stands out, and listing everything
+/// would say nothing.
 public enum Explanation {
     public static let minimumShare: Float = 0.15
+    public static let minimumOfTop: Float = 0.5
 
     /// Indices into the history, best first.
-    public static func meaningful(_ contributions: [Float], limit: Int = 3, minimumShare: Float = Explanation.minimumShare) -> [Int] {
-        var positive: Float = 0
-        for c in contributions where c > 0 && c.isFinite { positive += c }
+    public static func meaningful(_ contributions: [Float], limit: Int = 3, minimumShare: Float = Explanation.minimumShare,
+                                  minimumOfTop: Float = Explanation.minimumOfTop) -> [Int] {
+        var positive: Float = 0, top: Float = 0
+        for c in contributions where c > 0 && c.isFinite { positive += c; top = max(top, c) }
         guard positive > 0 else { return [] }
+        let bar = max(minimumShare * positive, minimumOfTop * top)
         return contributions.indices
-            .filter { contributions[$0].isFinite && contributions[$0] > 0 && contributions[$0] >= minimumShare * positive }
+            .filter { contributions[$0].isFinite && contributions[$0] > 0 && contributions[$0] >= bar }
             .sorted { contributions[$0] > contributions[$1] || (contributions[$0] == contributions[$1] && $0 > $1) }
             .prefix(limit).map { $0 }
     }

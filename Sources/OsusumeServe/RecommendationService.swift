@@ -327,27 +327,28 @@ public final class RecommendationService: @unchecked Sendable {
                                     mix: plan.mix.description, history: history.suffix(50).map(set.ref), items: items)
     }
 
-    /// What each model is, in a few words, for the summary sentence.
+    /// What each model goes by, in a few words, for the summary sentence.
     static let modelWords: [String: String] = [
-        "ease": "titles watched together (EASE)", "itemknn": "similar titles (ItemKNN)", "content": "shared genres and tags",
-        "puresvd": "taste factors (PureSVD)", "multvae": "an autoencoder of your history (Multi-VAE)",
-        "multdae": "an autoencoder of your history (Multi-DAE)", "recvae": "an autoencoder of your history (RecVAE)",
-        "multitask-dae": "an autoencoder of your history and ratings", "neumf": "a neural model of users and titles (NeuMF)",
-        "sasrec": "the order you watched in (SASRec)", "bert4rec": "the order you watched in (BERT4Rec)",
+        "ease": "titles watched together", "itemknn": "similar titles", "content": "shared genres and tags",
+        "puresvd": "taste factors", "multvae": "an autoencoder of histories", "multdae": "an autoencoder of histories",
+        "recvae": "an autoencoder of histories", "multitask-dae": "an autoencoder of histories and ratings",
+        "neumf": "a neural model of users and titles", "sasrec": "the order you watched in", "bert4rec": "the order you watched in",
     ]
 
-    /// "Short history: 8 picked for you from similar titles (40 %), … ; 1 popular, 1 new."
+    /// "A short history: 8 picked for you by similar titles (itemknn, 40%) and …; 1 popular with everyone; 1 new in the catalog."
     static func summary(stage: ColdStartPolicy.Stage, blend: WeightedBlend?, items: [RecommendedItem], set: ModelSet) -> String {
         var counts: [Slot: Int] = [:]
         for x in items { counts[x.slot, default: 0] += 1 }
         var parts: [String] = []
         if let n = counts[.personal], n > 0, let blend {
-            let sources = blend.components.filter { $0.weight > 0 }.map { c -> String in
+            let used = blend.components.filter { $0.weight > 0 }
+            let sources = used.map { c -> String in
                 let kind = set.model(named: c.model)?.kind ?? c.model
                 let words = modelWords[kind] ?? c.model
-                return blend.components.count == 1 ? words : "\(words) \(Int((c.weight * 100).rounded()))%"
+                return used.count == 1 ? "\(words) (\(c.model))" : "\(words) (\(c.model), \(Int((c.weight * 100).rounded()))%)"
             }
-            parts.append("\(n) picked for you from " + sources.joined(separator: ", "))
+            let list = sources.count <= 1 ? sources.joined() : sources.dropLast().joined(separator: ", ") + " and " + sources.last!
+            parts.append("\(n) picked for you by " + list)
         }
         if let n = counts[.popular], n > 0 { parts.append("\(n) popular with everyone") }
         if let n = counts[.new], n > 0 { parts.append("\(n) new in the catalog") }

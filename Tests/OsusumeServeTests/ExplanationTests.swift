@@ -8,8 +8,10 @@ final class ExplanationTests: XCTestCase {
     override func setUp() { ProgressReporter.quietByDefault = true }
 
     func testOnlyMeaningfulSharesAreNamed() {
-        // Positive evidence 0.95: 15 % is 0.1425, so 0.5 and 0.3 are named, 0.1 and 0.05 are not.
+        // Positive evidence 0.95: 15 % is 0.1425 and half the top 0.25, so 0.5 and 0.3 are named.
         XCTAssertEqual(Explanation.meaningful([0.5, 0.3, 0.1, 0.05, -0.2]), [0, 1])
+        // One dominant item: the others, though each over 15 %, are under half of it.
+        XCTAssertEqual(Explanation.meaningful([0.6, 0.25, 0.15]), [0])
         // Evidence spread thin over many items: nothing stands out, nothing is named.
         XCTAssertEqual(Explanation.meaningful([Float](repeating: 0.05, count: 20)), [])
         // At most `limit`, strongest first; ties go to the more recent (later) history item.
@@ -45,7 +47,7 @@ final class ExplanationTests: XCTestCase {
             case .new: XCTAssertEqual(x.reason.kind, .new); XCTAssertEqual(x.because, [])
             }
         }
-        XCTAssertTrue(r.summary.hasPrefix("A short history: 4 picked for you from "), r.summary)
+        XCTAssertTrue(r.summary.hasPrefix("A short history: 4 picked for you by "), r.summary)
         XCTAssertTrue(r.summary.contains("popular with everyone") && r.summary.contains("new in the catalog"), r.summary)
         XCTAssertFalse(r.summary.contains("zscore") || r.summary.contains(":0."), "no technical text: \(r.summary)")
     }

@@ -7,7 +7,6 @@ extension ServeRoutes {
     struct ItemDetail: Encodable {
         var item: ItemSummary
         var tags: [String]
-        var type: String?
         var links: [String: String]
         /// Users with the item in their history (or the popularity model's score).
         var popularity: Float
@@ -33,7 +32,7 @@ extension ServeRoutes {
             let set = service.models
             guard let i = set.itemIDs.index(of: id) else { throw OsusumeError.unknownID(kind: "item", id: id) }
             let c = set.catalog[id]
-            return jsonResponse(ItemDetail(item: set.items[Int(i)], tags: c?.tags ?? [], type: c?.type, links: c?.links ?? [:],
+            return jsonResponse(ItemDetail(item: set.items[Int(i)], tags: c?.tags ?? [], links: c?.links ?? [:],
                                            popularity: set.popularity[Int(i)]))
         }
         router.get("/v1/items/:id/similar") { request, context -> Response in
