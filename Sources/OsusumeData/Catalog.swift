@@ -53,6 +53,8 @@ public struct Dataset: Sendable {
     public var catalog: Catalog
     /// Per-user side information from the source (e.g. ML-1M users.dat: gender, age, occupation).
     public var userFeatures: [String: [String: String]]
+    /// Malformed lines a lenient read left out, by kind (empty for a strict read).
+    public var skippedLines: [SkippedLines.Kind] = []
 
     public init(name: String, format: String, log: InteractionLog, catalog: Catalog = Catalog(),
                 userFeatures: [String: [String: String]] = [:]) {

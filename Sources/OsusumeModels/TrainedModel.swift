@@ -182,11 +182,14 @@ public struct FittedDataSummary: Codable, Sendable, Equatable {
     public var interactions: Int
     /// FNV-1a over the interactions (user, item) in order: equal logs give equal fingerprints.
     public var fingerprint: String
+    /// Malformed lines a lenient read left out, by kind (nil: read strictly, or nothing skipped).
+    public var skippedLines: [SkippedLines.Kind]?
 
     public init(_ d: Dataset) {
         name = d.name; format = d.format
         users = d.log.userCount; items = d.log.itemCount; interactions = d.log.count
         fingerprint = FittedDataSummary.fingerprint(d.log)
+        skippedLines = d.skippedLines.isEmpty ? nil : d.skippedLines
     }
 
     public static func fingerprint(_ log: InteractionLog) -> String {

@@ -30,6 +30,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Format (default: detected). One of: \(DatasetLoader.formats.joined(separator: ", ")).")
     var format: String?
 
+    @Flag(help: "Skip malformed data lines instead of stopping at the first one; how many of each kind is logged and recorded in the model manifest.")
+    var lenient = false
+
     @Option(name: .customLong("min-rating"), help: "Keep only interactions rated at least this (explicit → implicit).")
     var minRating: Float?
 
@@ -60,7 +63,7 @@ struct DataOptions: ParsableArguments {
     func source() throws -> TrainingSource {
         let path = try data ?? (events == nil ? BundledData.path() : nil)
         return TrainingSource(data: path.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, format: format, filters: filters,
-                              eventRule: eventRule)
+                              eventRule: eventRule, lenient: lenient ? true : nil)
     }
 
     /// Loads the data set, joins the stored events, and filters, logging what each step did.

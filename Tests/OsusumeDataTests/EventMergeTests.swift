@@ -87,8 +87,8 @@ final class EventMergeTests: XCTestCase {
 
     func testTrainingSourceLoadsMergesAndFilters() throws {
         let tmp = try TempFolder()
-        let path = try tmp.write("log.txt", "u1 a\nu1 b\nu2 b\nu2 c\nu3 a\n")
-        let source = TrainingSource(data: path, format: "sasrec", filters: DataFilterSpec(minUser: 2))
+        let path = try tmp.write("log.csv", "user,item\nu1,a\nu1,b\nu2,b\nu2,c\nu3,a\n")
+        let source = TrainingSource(data: path, format: "csv", filters: DataFilterSpec(minUser: 2))
         let plain = try source.load().dataset
         XCTAssertEqual(Set(plain.log.users.map { plain.log.userIDs.id(of: $0) }), ["u1", "u2"], "u3 has one interaction")
         let merged = try source.load(events: [stored(1, "u3", "c", "like", at: 5)]).dataset

@@ -77,7 +77,7 @@ final class MovieLensImporterTests: XCTestCase {
         let t = try TempFolder()
         let dir = try t.sub("ml-1m")
         try t.write("ml-1m/ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
-        try t.write("ml-1m/movies.dat", bytes: Array("1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n73::Mis".utf8) + [0xE9] + Array("rables, Les (1995)::Drama|Musical\n".utf8))
+        try t.write("ml-1m/movies.dat", bytes: Array("1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::Animation\n73::Mis".utf8) + [0xE9] + Array("rables, Les (1995)::Drama|Musical\n".utf8))
         try t.write("ml-1m/users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
         XCTAssertEqual(try DatasetLoader.detect(path: dir).format, "movielens-dat")
         let d = try DatasetLoader.load(path: dir)
@@ -133,6 +133,7 @@ final class MovieLensImporterTests: XCTestCase {
 
         try t.write("ml-100k/u.item", "242|Kolya (1996)|24-Jan-1997||url|0|0\n")
         assertMalformed(try MovieLens100KImporter().load(path: dir), file: "u.item", line: 1, problem: "expected 24 fields")
+        try t.write("ml-100k/u.item", "242|Kolya (1996)|24-Jan-1997||url|\(flags)\n302|L.A. Confidential (1997)|01-Jan-1997||url|\(flags)\n")
         try t.write("ml-100k/u.data", "196\t242\t3\t881250949\n186 302 3 891717742\n")
         assertMalformed(try MovieLens100KImporter().load(path: dir), file: "u.data", line: 2, problem: "expected 4 fields")
     }

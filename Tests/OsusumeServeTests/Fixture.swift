@@ -74,15 +74,15 @@ extension Fixture {
         return out
     }
 
-    /// The fixture's log as a file (`user item` per line, time order), for models that record
+    /// The fixture's log as a CSV file (`user,item,timestamp`), for models that record
     /// where their training data came from.
     static func dataFile() throws -> String {
         let d = dataset()
-        var text = ""
-        for r in 0..<d.log.count { text += "\(d.log.userIDs.id(of: d.log.users[r])) \(d.log.itemIDs.id(of: d.log.items[r]))\n" }
+        var text = "user,item,timestamp\n"
+        for r in 0..<d.log.count { text += "\(d.log.userIDs.id(of: d.log.users[r])),\(d.log.itemIDs.id(of: d.log.items[r])),\(d.log.timestamps[r])\n" }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-live-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("log.txt").path
+        let path = dir.appendingPathComponent("log.csv").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

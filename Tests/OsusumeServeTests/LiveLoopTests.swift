@@ -185,7 +185,7 @@ final class LiveLoopTests: XCTestCase {
     /// Models trained on the fixture file, saved, and recorded in `store` as version 1.
     func savedVersion(store: any EventStore, kinds: [String] = ["ease"]) async throws -> (ModelVersion, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-versions-\(UUID().uuidString)")
-        let source = TrainingSource(data: try Fixture.dataFile(), format: "sasrec")
+        let source = TrainingSource(data: try Fixture.dataFile(), format: "csv")
         var paths: [String] = []
         for kind in kinds {
             let settings: [String: String] = kind == "ease" ? ["lambda": "1"] : [:]

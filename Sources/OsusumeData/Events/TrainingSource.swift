@@ -12,9 +12,12 @@ public struct TrainingSource: Codable, Sendable, Equatable {
     public var filters: DataFilterSpec
     /// The event rule the events were merged with (`EventRule(spec:)`; nil: the default).
     public var eventRule: String?
+    /// The base data was read leniently (malformed lines skipped); nil: strictly.
+    public var lenient: Bool?
 
-    public init(data: String?, format: String? = nil, filters: DataFilterSpec = DataFilterSpec(), eventRule: String? = nil) {
-        self.data = data; self.format = format; self.filters = filters; self.eventRule = eventRule
+    public init(data: String?, format: String? = nil, filters: DataFilterSpec = DataFilterSpec(), eventRule: String? = nil,
+                lenient: Bool? = nil) {
+        self.data = data; self.format = format; self.filters = filters; self.eventRule = eventRule; self.lenient = lenient
     }
 
     /// Loads the base data, merges `events` under the rule, then filters: the log a model is
@@ -22,7 +25,7 @@ public struct TrainingSource: Codable, Sendable, Equatable {
     public func load(events: [StoredFeedback] = [], log: (String) -> Void = { _ in }) throws -> (dataset: Dataset, merge: EventMerge.Report?) {
         var d: Dataset
         if let data {
-            d = try DatasetLoader.load(path: data, format: format)
+            d = try DatasetLoader.load(path: data, format: format, lenient: lenient ?? false)
         } else {
             guard !events.isEmpty else { throw OsusumeError.emptyData("no base data and no stored events to train on") }
             d = Dataset(name: "events", format: "events", log: InteractionLog())

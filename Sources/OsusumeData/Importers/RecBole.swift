@@ -74,7 +74,7 @@ public struct RecBoleImporter: DatasetImporter {
             try r.expectFields(width, "as many as the header")
             if r.isEmpty(cu) || r.isEmpty(ci) { throw r.malformed("empty user or item id") }
             let rating = try cr.map { try r.optionalDouble($0, "rating").map(Float.init) ?? .nan } ?? .nan
-            let ts = try ct.map { Int64(try r.double($0, "timestamp")) }
+            let ts = try ct.map { try r.wholeNumber($0, "timestamp") }
             let u = b.users.intern(r.bytes(cu), encoding: r.encoding)
             let i = b.items.intern(r.bytes(ci), encoding: r.encoding)
             b.append(user: u, item: i, timestamp: ts, rating: rating)
@@ -123,7 +123,11 @@ public struct RecBoleImporter: DatasetImporter {
             if let c = ctitle { item.title = r.string(c) }
             // token_seq values are separated by spaces.
             if let c = cgenre { item.genres = r.string(c).split(separator: " ").map(String.init) }
-            if let c = cyear, !r.isEmpty(c) { item.year = Int(try r.double(c, "year")) }
+            if let c = cyear, !r.isEmpty(c) {
+                let year = try r.wholeNumber(c, "year")
+                guard (0...9999).contains(year) else { throw r.malformed("year \(year) is not a year") }
+                item.year = Int(year)
+            }
             catalog.upsert(item)
         }
     }

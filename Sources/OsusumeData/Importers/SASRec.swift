@@ -97,6 +97,10 @@ public struct SASRecImporter: DatasetImporter {
         var maxFields = 0, lines = 0
         try file.forEachRecord(.whitespace) { r in
             if r.count < 2 { throw r.malformed("expected a user id followed by at least one item id, found \(r.count) field") }
+            // The format's ids are integers (checked before anything is added, so a lenient read
+            // skips the whole line): a word here is a broken file or another format.
+            _ = try r.integerID(0, "user id")
+            for k in 1..<r.count { _ = try r.integerID(k, "item \(k)") }
             let u = b.users.intern(r.bytes(0), encoding: r.encoding)
             for k in 1..<r.count {
                 let i = b.items.intern(r.bytes(k), encoding: r.encoding)

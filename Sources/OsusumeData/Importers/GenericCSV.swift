@@ -150,14 +150,14 @@ public struct GenericCSVImporter: DatasetImporter {
     static func timestamp(_ r: Record, _ c: Int, _ kind: CSVOptions.TimestampKind) throws -> Int64 {
         let raw = r.bytes(c)
         switch kind {
-        case .unixSeconds: return Int64(try r.double(c, "timestamp"))
-        case .unixMilliseconds: return Int64(try r.double(c, "timestamp") / 1000)
+        case .unixSeconds: return try r.wholeNumber(c, "timestamp")
+        case .unixMilliseconds: return try r.wholeNumber(c, "timestamp") / 1000
         case .iso8601:
             if let t = DataDate.parseISO8601(IDInterner.trim(raw)) { return t }
             throw r.malformed("timestamp is not an ISO-8601 date: '\(r.string(c))'")
         case .automatic:
             if let v = NumberParsing.int(raw) { return v }
-            if let v = NumberParsing.double(raw) { return Int64(v) }
+            if NumberParsing.double(raw) != nil { return try r.wholeNumber(c, "timestamp") }
             if let t = DataDate.parseISO8601(IDInterner.trim(raw)) { return t }
             throw r.malformed("timestamp is neither a number nor an ISO-8601 date: '\(r.string(c))'")
         }

@@ -40,10 +40,11 @@ public struct MovieLensDatImporter: DatasetImporter {
             let present = DataPath.listing(dir)
             throw OsusumeError.file(dir, problem: "no ratings.dat here; movielens-dat needs ratings.dat (UserID::MovieID::Rating::Timestamp). Found: \(present.isEmpty ? "nothing" : present.joined(separator: ", ")). A SASRec sequence file (.txt) can be loaded with format sasrec.")
         }
-        let log = try readRatings(ratingsPath)
         var catalog = Catalog()
         let movies = DataPath.join(dir, "movies.dat")
         if DataPath.isFile(movies) { try MovieLensDatImporter.readMovies(movies, into: &catalog) }
+        // With movies.dat, a rating of a movie it does not list is a broken file, not a new item.
+        let log = try readRatings(ratingsPath, knownMovies: catalog.count == 0 ? nil : Set(catalog.items.map(\.id)))
         let tags = DataPath.join(dir, "tags.dat")
         if DataPath.isFile(tags) {
             let file = try TextFile(path: tags)
@@ -66,16 +67,18 @@ public struct MovieLensDatImporter: DatasetImporter {
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog, userFeatures: userFeatures)
     }
 
-    func readRatings(_ path: String) throws -> InteractionLog {
+    /// ratings.dat; with `knownMovies` (movies.dat was read), every MovieID must be one of them.
+    func readRatings(_ path: String, knownMovies: Set<String>? = nil) throws -> InteractionLog {
         let file = try TextFile(path: path)
         var b = LogBuilder()
         b.reserve(file.bytes.count / 22)
         try file.forEachRecord(.doubleColon) { r in
             try r.expectFields(4, "UserID::MovieID::Rating::Timestamp")
-            let rating = try r.double(2, "rating")
+            let rating = try r.rating(2, in: 0.5...5, scale: "MovieLens rates 0.5–5 stars")
             let ts = try r.int(3, "timestamp")
-            if r.isEmpty(0) { throw r.malformed("UserID is empty") }
-            if r.isEmpty(1) { throw r.malformed("MovieID is empty") }
+            _ = try r.integerID(0, "UserID")
+            let movie = try r.integerID(1, "MovieID")
+            if let known = knownMovies, !known.contains(String(movie)) { throw r.malformed("MovieID \(movie) is not in movies.dat") }
             let u = b.users.intern(r.bytes(0), encoding: r.encoding)
             let i = b.items.intern(r.bytes(1), encoding: r.encoding)
             b.append(user: u, item: i, timestamp: ts, rating: Float(rating))
@@ -88,8 +91,8 @@ public struct MovieLensDatImporter: DatasetImporter {
         let file = try TextFile(path: path)
         try file.forEachRecord(.doubleColon) { r in
             try r.expectFields(3, "MovieID::Title::Genres")
-            let id = r.trimmedString(0)
-            if id.isEmpty { throw r.malformed("MovieID is empty") }
+            let id = String(try r.integerID(0, "MovieID"))
+            if catalog[id] != nil { throw r.malformed("MovieID \(id) appears twice") }
             let title = r.string(1)
             catalog.upsert(CatalogItem(id: id, title: title, genres: MovieLens.genres(r.string(2)),
                                        year: MovieLens.year(fromTitle: title)))
@@ -127,20 +130,6 @@ public struct MovieLens100KImporter: DatasetImporter {
         guard let dir = folder(path), DataPath.isFile(DataPath.join(dir, "u.data")) else {
             throw OsusumeError.file(path, problem: "movielens-100k needs a folder containing u.data")
         }
-        let data = try TextFile(path: DataPath.join(dir, "u.data"))
-        var b = LogBuilder()
-        b.reserve(data.bytes.count / 18)
-        try data.forEachRecord(.tsv) { r in
-            try r.expectFields(4, "user item rating timestamp")
-            let rating = try r.double(2, "rating")
-            let ts = try r.int(3, "timestamp")
-            if r.isEmpty(0) || r.isEmpty(1) { throw r.malformed("empty user or item id") }
-            let u = b.users.intern(r.bytes(0), encoding: r.encoding)
-            let i = b.items.intern(r.bytes(1), encoding: r.encoding)
-            b.append(user: u, item: i, timestamp: ts, rating: Float(rating))
-        }
-        let log = b.build(hasTimestamps: true, hasRatings: true)
-
         var genreNames = MovieLens100KImporter.defaultGenres
         let genrePath = DataPath.join(dir, "u.genre")
         if DataPath.isFile(genrePath) {
@@ -169,10 +158,12 @@ public struct MovieLens100KImporter: DatasetImporter {
                     // "unknown" marks a movie without genres rather than a genre.
                     if flag == 1 && genreNames[g] != "unknown" { genres.append(genreNames[g]) }
                 }
+                let id = String(try r.integerID(0, "movie id"))
+                if catalog[id] != nil { throw r.malformed("movie id \(id) appears twice") }
                 let title = r.string(1)
                 let released = DataDate.parseDayMonthNameYear(r.trimmedString(2))
                 let url = r.trimmedString(4)
-                var item = CatalogItem(id: r.trimmedString(0), title: title, genres: genres,
+                var item = CatalogItem(id: id, title: title, genres: genres,
                                        year: MovieLens.year(fromTitle: title) ?? released.map { DataDate.civil(fromDays: Int($0 / 86_400)).year },
                                        releasedAt: released)
                 if !url.isEmpty { item.links["imdb_url"] = url }
@@ -181,6 +172,24 @@ public struct MovieLens100KImporter: DatasetImporter {
         }
 
         var userFeatures: [String: [String: String]] = [:]
+        // u.data, after u.item: with u.item, every rated item must be one of its movies.
+        let known: Set<String>? = catalog.count == 0 ? nil : Set(catalog.items.map(\.id))
+        let data = try TextFile(path: DataPath.join(dir, "u.data"))
+        var b = LogBuilder()
+        b.reserve(data.bytes.count / 18)
+        try data.forEachRecord(.tsv) { r in
+            try r.expectFields(4, "user item rating timestamp")
+            let rating = try r.rating(2, in: 1...5, scale: "ML-100k rates 1–5 stars")
+            let ts = try r.int(3, "timestamp")
+            _ = try r.integerID(0, "user id")
+            let item = try r.integerID(1, "item id")
+            if let known, !known.contains(String(item)) { throw r.malformed("item id \(item) is not in u.item") }
+            let u = b.users.intern(r.bytes(0), encoding: r.encoding)
+            let i = b.items.intern(r.bytes(1), encoding: r.encoding)
+            b.append(user: u, item: i, timestamp: ts, rating: Float(rating))
+        }
+        let log = b.build(hasTimestamps: true, hasRatings: true)
+
         let userPath = DataPath.join(dir, "u.user")
         if DataPath.isFile(userPath) {
             try TextFile(path: userPath).forEachRecord(.pipe) { r in

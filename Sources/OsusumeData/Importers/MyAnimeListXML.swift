@@ -53,7 +53,8 @@ public struct MALXMLImporter: DatasetImporter {
             if !seen.insert(id).inserted { throw fail("anime \(id) is listed twice") }
             var score = Float.nan
             if let s = a.children["my_score"]?.trimmingASCIIWhitespace(), !s.isEmpty {
-                guard let v = Float(s), v.isFinite, v >= 0 else { throw fail("my_score is not a number: '\(s)'") }
+                guard let v = Float(s), v.isFinite else { throw fail("my_score is not a number: '\(s)'") }
+                guard v >= 0 && v <= 10 && v == v.rounded() else { throw fail("my_score \(s) is not a MyAnimeList score (0 for none, or 1–10)") }
                 if v > 0 { score = v }
             }
             var time: Int64? = MALXMLImporter.date(a.children["my_finish_date"])

@@ -115,6 +115,35 @@ public struct Record {
         throw malformed("\(name) is not a number: '\(string(i))'")
     }
 
+    /// Field `i` as the id of a format whose ids are whole numbers (MovieLens, SASRec, MyAnimeList):
+    /// anything else is an error, never a new id.
+    @inlinable public func integerID(_ i: Int, _ name: String) throws -> Int64 {
+        if isEmpty(i) { throw malformed("\(name) is empty") }
+        guard let v = NumberParsing.int(bytes(i)) else { throw malformed("\(name) is not an integer: '\(string(i))'") }
+        if v < 0 { throw malformed("\(name) is negative: \(v)") }
+        return v
+    }
+
+    /// Field `i` as a rating on the format's scale `range`; `scale` names it in the error.
+    public func rating(_ i: Int, in range: ClosedRange<Double>, scale: String, _ name: String = "rating") throws -> Double {
+        let v = try double(i, name)
+        guard range.contains(v) else {
+            throw malformed("\(name) \(Self.plain(v)) is outside \(Self.plain(range.lowerBound))–\(Self.plain(range.upperBound)) (\(scale))")
+        }
+        return v
+    }
+
+    static func plain(_ v: Double) -> String { v == v.rounded() ? String(Int64(v)) : String(v) }
+
+    /// Field `i` as a number of seconds (or years…) that must fit a 64-bit integer; decimals are
+    /// cut. A huge value is an error, never an overflow.
+    public func wholeNumber(_ i: Int, _ name: String) throws -> Int64 {
+        if let v = NumberParsing.int(bytes(i)) { return v }
+        let d = try double(i, name)
+        guard abs(d) < 9.2e18 else { throw malformed("\(name) \(string(i)) is out of range") }
+        return Int64(d)
+    }
+
     /// Field `i` as a finite number, or nil when the field is empty.
     @inlinable public func optionalDouble(_ i: Int, _ name: String) throws -> Double? {
         if NumberParsing.isBlank(bytes(i)) { return nil }
@@ -125,7 +154,9 @@ public struct Record {
 extension TextFile {
     /// Calls `body` for each record in file order. Blank lines (empty, or only a line break)
     /// are skipped; everything else reaches `body`, so no data line is dropped unnoticed.
-    /// Line breaks are LF or CRLF. Throws `OsusumeError.malformed` for broken quoting.
+    /// Line breaks are LF or CRLF. Throws `OsusumeError.malformed` for broken quoting. Under a
+    /// lenient read (`SkippedLines.current`), a malformed error `body` throws for a record after
+    /// the first is counted there and the record skipped.
     public func forEachRecord(_ format: DelimitedFormat, _ body: (Record) throws -> Void) throws {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), quote = UInt8(ascii: "\"")
         let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
@@ -139,6 +170,7 @@ extension TextFile {
         }
         let quoting = format.quoting && !whitespace
         let path = self.path, encoding = self.encoding
+        let skipped = SkippedLines.current
         var spans = [FieldSpan](); spans.reserveCapacity(64)
 
         try bytes.withUnsafeBufferPointer { buf in
@@ -226,7 +258,14 @@ extension TextFile {
                         if spans.count == 1, !anyQuoted, spans[0].start == spans[0].end { continue }
                     }
                     try spans.withUnsafeBufferPointer { sp in
-                        try body(Record(base: buf, spans: sp, encoding: encoding, path: path, line: startLine, index: index))
+                        let record = Record(base: buf, spans: sp, encoding: encoding, path: path, line: startLine, index: index)
+                        // A lenient read skips a malformed data line; the first line decides the
+                        // layout (a header, or the first row), so a problem there still stops it.
+                        guard let skipped, index > 0 else { try body(record); return }
+                        do { try body(record) } catch let e as OsusumeError {
+                            guard case .malformed = e else { throw e }
+                            skipped.skip(e)
+                        }
                     }
                     index += 1
                 }

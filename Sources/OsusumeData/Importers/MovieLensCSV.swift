@@ -109,19 +109,20 @@ public struct MovieLensCSVImporter: DatasetImporter {
                 return
             }
             try r.expectFields(width, "userId,movieId,rating,timestamp")
-            let rating = try r.double(cr, "rating")
+            let rating = try r.rating(cr, in: 0.5...5, scale: "MovieLens rates 0.5–5 stars")
             let ts = try r.int(ct, "timestamp")
-            if r.isEmpty(cu) { throw r.malformed("userId is empty") }
-            if r.isEmpty(ci) { throw r.malformed("movieId is empty") }
-            _ = try r.int(cu, "userId")
-            let movie = try r.int(ci, "movieId")
+            _ = try r.integerID(cu, "userId")
+            let movie = try r.integerID(ci, "movieId")
             if let known = knownMovies, !known.contains(movie) { throw r.malformed("movieId \(movie) is not in movies.csv") }
             let u = b.users.intern(r.bytes(cu), encoding: r.encoding)
             let i = b.items.intern(r.bytes(ci), encoding: r.encoding)
             b.append(user: u, item: i, timestamp: ts, rating: Float(rating))
         }
         let log = b.build(hasTimestamps: true, hasRatings: true)
-        guard log.count > 0 else { throw OsusumeError.malformed(file: path, line: 1, problem: "no ratings: the file is empty or has only its header") }
+        guard log.count > 0 else {
+            let skipped = SkippedLines.current.map { $0.total > 0 ? " after skipping \($0.total) malformed line\($0.total == 1 ? "" : "s") (\($0.description))" : "" } ?? ""
+            throw OsusumeError.malformed(file: path, line: 1, problem: "no ratings: the file is empty or has only its header" + skipped)
+        }
         return log
     }
 
@@ -136,8 +137,8 @@ public struct MovieLensCSVImporter: DatasetImporter {
                 return
             }
             try r.expectFields(width, "movieId,title,genres")
-            let id = r.trimmedString(cid)
-            if id.isEmpty { throw r.malformed("movieId is empty") }
+            let id = String(try r.integerID(cid, "movieId"))
+            if catalog[id] != nil { throw r.malformed("movieId \(id) appears twice") }
             let title = r.string(ctitle)
             catalog.upsert(CatalogItem(id: id, title: title, genres: MovieLens.genres(r.string(cgenres)),
                                        year: MovieLens.year(fromTitle: title)))

@@ -38,16 +38,32 @@ public enum DatasetLoader {
 
     /// Loads `path` as `format`, or detects the format when `format` is nil. Detection must be
     /// unambiguous; otherwise the error lists the candidate formats, or what was found.
-    public static func load(path: String, format: String? = nil) throws -> Dataset {
+    ///
+    /// Strict by default: the first malformed line stops the import with its file, line and
+    /// reason. `lenient` skips malformed data lines instead, counts them by kind in the result's
+    /// `skippedLines` and logs the count; a file that is missing, empty or malformed as a whole
+    /// still stops it. Either way a data set without a single interaction is an error.
+    public static func load(path: String, format: String? = nil, lenient: Bool = false) throws -> Dataset {
         let chosen = try format.map { try importer(named: $0) } ?? detect(path: path)
-        let dataset = try chosen.load(path: path)
-        logLine(DatasetSummary(dataset).description)
-        return dataset
+        return try read(path: path, lenient: lenient) { try chosen.load(path: path) }
     }
 
     /// Loads a delimited file with explicit column mapping (format `csv`).
-    public static func load(path: String, csv options: CSVOptions) throws -> Dataset {
-        let dataset = try GenericCSVImporter(options: options).load(path: path)
+    public static func load(path: String, csv options: CSVOptions, lenient: Bool = false) throws -> Dataset {
+        try read(path: path, lenient: lenient) { try GenericCSVImporter(options: options).load(path: path) }
+    }
+
+    private static func read(path: String, lenient: Bool, _ importer: () throws -> Dataset) throws -> Dataset {
+        let skipped = lenient ? SkippedLines() : nil
+        var dataset = try SkippedLines.$current.withValue(skipped) { try importer() }
+        if let skipped {
+            dataset.skippedLines = skipped.kinds
+            logLine(skipped.description)
+        }
+        guard dataset.log.count > 0 else {
+            throw OsusumeError.file(path, problem: "no interactions: the data is empty or has only headers"
+                                    + (skipped.map { $0.total > 0 ? " after skipping \($0.total) malformed line\($0.total == 1 ? "" : "s") (\($0.description))" : "" } ?? ""))
+        }
         logLine(DatasetSummary(dataset).description)
         return dataset
     }

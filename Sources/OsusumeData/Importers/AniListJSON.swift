@@ -71,10 +71,13 @@ public struct AniListJSONImporter: DatasetImporter {
                 var score = Float.nan
                 if let s = double(e["score"]), s > 0 {
                     score = AniListJSONImporter.tenPointScale(Float(s), format: scoreFormat)
+                    guard score <= 10 else {
+                        throw OsusumeError.file(path, problem: "lists[\(li)].entries[\(ei)]: score \(s) is outside the \(scoreFormat ?? "10-point") scale")
+                    }
                 }
                 var time: Int64? = nil
                 if let c = e["completedAt"] as? [String: Any], let y = int(c["year"]), let m = int(c["month"]), let d = int(c["day"]),
-                   (1...12).contains(m), (1...31).contains(d) {
+                   (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) {
                     time = DataDate.seconds(year: y, month: m, day: d)
                 } else if let u = int(e["updatedAt"]), u > 0 {
                     time = Int64(u)
@@ -88,9 +91,12 @@ public struct AniListJSONImporter: DatasetImporter {
                 item.imageURL = (media["coverImage"] as? [String: Any]).flatMap { ($0["large"] ?? $0["medium"]) as? String }
                 item.type = media["format"] as? String
                 item.episodes = (media["episodes"] as? NSNumber)?.intValue
-                if let start = media["startDate"] as? [String: Any], let y = int(start["year"]) {
+                if let start = media["startDate"] as? [String: Any], let y = int(start["year"]), (1...9999).contains(y) {
+                    // Month and day are often unknown (null) for announced titles.
+                    let m = int(start["month"]).flatMap { (1...12).contains($0) ? $0 : nil } ?? 1
+                    let d = int(start["day"]).flatMap { (1...31).contains($0) ? $0 : nil } ?? 1
                     item.year = y
-                    item.releasedAt = DataDate.seconds(year: y, month: int(start["month"]) ?? 1, day: int(start["day"]) ?? 1)
+                    item.releasedAt = DataDate.seconds(year: y, month: m, day: d)
                 }
                 item.links["anilist"] = id
                 if let mal = media["idMal"].flatMap(AniListJSONImporter.idString) { item.links["mal"] = mal }

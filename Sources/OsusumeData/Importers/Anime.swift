@@ -46,6 +46,16 @@ enum AnimeCatalog {
                     type: type.isEmpty ? nil : type)
     }
 
+    /// A MyAnimeList score: 1–10, or −1 for "watched, not rated" where the file has those.
+    static func rating(_ r: Record, _ i: Int, allowUnrated: Bool) throws -> Double {
+        let v = try r.double(i, "rating")
+        if allowUnrated && v == -1 { return v }
+        guard v >= 1 && v <= 10 && v == v.rounded() else {
+            throw r.malformed("rating \(r.trimmedString(i)) is not a MyAnimeList score (whole numbers 1–10\(allowUnrated ? ", or -1 for watched but not rated" : ""))")
+        }
+        return v
+    }
+
     /// Reads a catalog file with a header naming anime_id (or anime_ids), name, genre and type.
     static func read(_ path: String, format: DelimitedFormat, malIDsAreItemIDs: Bool, into catalog: inout Catalog) throws {
         var cid = 0, cname = 1, cgenre = 2, ctype = 3, width = 7
@@ -60,8 +70,8 @@ enum AnimeCatalog {
                 return
             }
             try r.expectFields(width, "as many as the header")
-            let id = r.trimmedString(cid)
-            if id.isEmpty { throw r.malformed("anime id is empty") }
+            let id = String(try r.integerID(cid, "anime id"))
+            if catalog[id] != nil { throw r.malformed("anime id \(id) appears twice") }
             var item = AnimeCatalog.item(id: id, name: r.string(cname), genre: r.string(cgenre), type: r.trimmedString(ctype))
             if malIDsAreItemIDs { item.links["mal"] = id }
             if let c = cepisodes {
@@ -131,8 +141,9 @@ public struct AnimeCSVImporter: DatasetImporter {
                 return
             }
             try r.expectFields(width, "user_id,anime_id,rating")
-            let rating = try r.double(cr, "rating")
-            if r.isEmpty(cu) || r.isEmpty(ci) { throw r.malformed("empty user_id or anime_id") }
+            let rating = try AnimeCatalog.rating(r, cr, allowUnrated: true)
+            _ = try r.integerID(cu, "user_id")
+            _ = try r.integerID(ci, "anime_id")
             let u = b.users.intern(r.bytes(cu), encoding: r.encoding)
             let i = b.items.intern(r.bytes(ci), encoding: r.encoding)
             b.append(user: u, item: i, timestamp: nil, rating: rating == -1 ? .nan : Float(rating))
@@ -174,38 +185,6 @@ public struct AnimeCaseRecImporter: DatasetImporter {
         guard let dir = folder(path) else {
             throw OsusumeError.file(path, problem: "anime-caserec needs a folder containing anime_history.dat")
         }
-        var b = LogBuilder()
-        let history = try TextFile(path: DataPath.join(dir, "anime_history.dat"))
-        b.reserve(history.bytes.count / 10)
-        try history.forEachRecord(.tsv) { r in
-            if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return }  // header
-            try r.expectFields(3, "User_ID, Anime_ID, Feedback")
-            if r.isEmpty(0) || r.isEmpty(1) { throw r.malformed("empty user or anime id") }
-            _ = try r.double(2, "feedback")
-            let u = b.users.intern(r.bytes(0), encoding: r.encoding)
-            let i = b.items.intern(r.bytes(1), encoding: r.encoding)
-            b.append(user: u, item: i, timestamp: nil, rating: .nan)
-        }
-        var log = b.build(hasTimestamps: false, hasRatings: false)
-
-        let ratingsPath = DataPath.join(dir, "anime_ratings.dat")
-        if DataPath.isFile(ratingsPath) {
-            var users = b.users, items = b.items
-            var ratedUsers: [Int32] = [], ratedItems: [Int32] = [], values: [Float] = []
-            try TextFile(path: ratingsPath).forEachRecord(.tsv) { r in
-                if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return }
-                try r.expectFields(3, "User_ID, Anime_ID, Feedback")
-                if r.isEmpty(0) || r.isEmpty(1) { throw r.malformed("empty user or anime id") }
-                values.append(Float(try r.double(2, "rating")))
-                ratedUsers.append(users.intern(r.bytes(0), encoding: r.encoding))
-                ratedItems.append(items.intern(r.bytes(1), encoding: r.encoding))
-            }
-            log.userIDs = users.map; log.itemIDs = items.map
-            let extra = AnimeCaseRecImporter.joinRatings(into: &log, users: ratedUsers, items: ratedItems, ratings: values)
-            log.hasRatings = true
-            if extra > 0 { logLine("anime-caserec: \(extra) ratings had no history row; added them as interactions") }
-        }
-
         var catalog = Catalog()
         let infoPath = DataPath.join(dir, "anime_info.dat")
         if DataPath.isFile(infoPath) {
@@ -225,6 +204,46 @@ public struct AnimeCaseRecImporter: DatasetImporter {
                 catalog.modify(r.trimmedString(cc)) { $0.links["mal"] = mal }
             }
         }
+        // With anime_info.dat, every listed anime must be one of its items: never a silent new one.
+        let known: Set<String>? = catalog.count == 0 ? nil : Set(catalog.items.map(\.id))
+        func checkItem(_ r: Record) throws {
+            let id = try r.integerID(1, "Anime_ID")
+            if let known, !known.contains(String(id)) { throw r.malformed("Anime_ID \(id) is not in anime_info.dat") }
+            _ = try r.integerID(0, "User_ID")
+        }
+        var b = LogBuilder()
+        let history = try TextFile(path: DataPath.join(dir, "anime_history.dat"))
+        b.reserve(history.bytes.count / 10)
+        try history.forEachRecord(.tsv) { r in
+            if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return }  // header
+            try r.expectFields(3, "User_ID, Anime_ID, Feedback")
+            try checkItem(r)
+            // Every list entry is feedback 1 in this file.
+            guard try r.double(2, "feedback") == 1 else { throw r.malformed("feedback is \(r.string(2)), expected 1 (a list entry)") }
+            let u = b.users.intern(r.bytes(0), encoding: r.encoding)
+            let i = b.items.intern(r.bytes(1), encoding: r.encoding)
+            b.append(user: u, item: i, timestamp: nil, rating: .nan)
+        }
+        var log = b.build(hasTimestamps: false, hasRatings: false)
+
+        let ratingsPath = DataPath.join(dir, "anime_ratings.dat")
+        if DataPath.isFile(ratingsPath) {
+            var users = b.users, items = b.items
+            var ratedUsers: [Int32] = [], ratedItems: [Int32] = [], values: [Float] = []
+            try TextFile(path: ratingsPath).forEachRecord(.tsv) { r in
+                if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return }
+                try r.expectFields(3, "User_ID, Anime_ID, Feedback")
+                try checkItem(r)
+                values.append(Float(try AnimeCatalog.rating(r, 2, allowUnrated: false)))
+                ratedUsers.append(users.intern(r.bytes(0), encoding: r.encoding))
+                ratedItems.append(items.intern(r.bytes(1), encoding: r.encoding))
+            }
+            log.userIDs = users.map; log.itemIDs = items.map
+            let extra = AnimeCaseRecImporter.joinRatings(into: &log, users: ratedUsers, items: ratedItems, ratings: values)
+            log.hasRatings = true
+            if extra > 0 { logLine("anime-caserec: \(extra) ratings had no history row; added them as interactions") }
+        }
+
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog)
     }
 
