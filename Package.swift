@@ -46,6 +46,9 @@ let package = Package(
             "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // libFuzzer harnesses for every parser of outside input (scripts/fuzz.sh); a plain build replays inputs.
+        .executableTarget(name: "osusume-fuzz", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"],
+                          path: "Sources/osusume-fuzz"),
         .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
         .testTarget(name: "OsusumeTensorTests", dependencies: ["OsusumeTensor"],
                     resources: [.copy("Fixtures")]),
