@@ -1,5 +1,19 @@
 /// Top-k selection over a score vector: a bounded min-heap, O(n log k), no full sort.
 public enum TopK {
+    /// The one way an item is kept out of a ranking (a user's seen items, a disliked item, the
+    /// item itself for "more like this"): its score becomes −∞, which `select` never returns.
+    /// Indices outside the vector are ignored.
+    @inlinable
+    public static func exclude<S: Sequence>(_ items: S, from scores: UnsafeMutableBufferPointer<Float>) where S.Element == Int32 {
+        for i in items where i >= 0 && Int(i) < scores.count { scores[Int(i)] = -.infinity }
+    }
+
+    /// The same for a score array.
+    @inlinable
+    public static func exclude<S: Sequence>(_ items: S, from scores: inout [Float]) where S.Element == Int32 {
+        scores.withUnsafeMutableBufferPointer { exclude(items, from: $0) }
+    }
+
     /// Indices of the `k` largest scores, best first. Indices with `-Float.infinity` (the way
     /// callers exclude items) or NaN are never returned. Ties break toward the lower index.
     public static func select(_ scores: UnsafeBufferPointer<Float>, k: Int) -> [Int32] {

@@ -130,7 +130,7 @@ public struct RankingEvaluator {
                                 let top: [Int32]
                                 switch self.options.evaluationProtocol {
                                 case .full:
-                                    for h in c.history where Int(h) < itemCount { row[Int(h)] = -.infinity }
+                                    TopK.exclude(c.history, from: UnsafeMutableBufferPointer(start: row, count: itemCount))
                                     top = TopK.select(UnsafeBufferPointer(start: row, count: itemCount), k: maxK)
                                     ranked = top
                                 case .uniform, .popular:
@@ -156,7 +156,7 @@ public struct RankingEvaluator {
                 for (ki, k) in ks.enumerated() {
                     var s = 0.0
                     for i in idx { s += perCase[i]!.values[m]![ki] }
-                    out["\(m.rawValue)@\(k)"] = idx.isEmpty ? 0 : s / Double(idx.count)
+                    out[m.at(k)] = idx.isEmpty ? 0 : s / Double(idx.count)
                 }
             }
             return out
@@ -174,25 +174,29 @@ public struct RankingEvaluator {
                     popSum += Double(popularity[Int(it)])
                 }
             }
-            metrics["Coverage@\(k)"] = Double(seen.count) / Double(max(1, itemCount))
-            metrics["PopularShare@\(k)"] = slots > 0 ? Double(popularSlots) / Double(slots) : 0
-            metrics["AveragePopularity@\(k)"] = slots > 0 ? popSum / Double(slots) : 0
+            metrics[ListMetric.coverage.at(k)] = Double(seen.count) / Double(max(1, itemCount))
+            metrics[ListMetric.popularShare.at(k)] = slots > 0 ? Double(popularSlots) / Double(slots) : 0
+            metrics[ListMetric.averagePopularity.at(k)] = slots > 0 ? popSum / Double(slots) : 0
         }
         // By activity (history length).
+        func subset(_ m: [String: Double], _ metrics: ArraySlice<RankingMetric>) -> [String: Double] {
+            let keys = Set(metrics.flatMap { m in ks.map { m.at($0) } })
+            return m.filter { keys.contains($0.key) }
+        }
         var groups: [ActivityGroupReport] = []
         var lower = 0
         for bound in options.activityBounds + [Int.max] {
             let idx = cases.indices.filter { cases[$0].history.count > lower && cases[$0].history.count <= bound }
             if !idx.isEmpty {
                 let name = bound == Int.max ? ">\(lower)" : "\(lower + 1)-\(bound)"
-                let avg = average(idx).filter { $0.key.hasPrefix("NDCG@") || $0.key.hasPrefix("HR@") || $0.key.hasPrefix("Recall@") }
+                let avg = subset(average(idx), ReportedMetrics.byActivity[...])
                 groups.append(ActivityGroupReport(group: name, users: idx.count, metrics: avg))
             }
             lower = bound
         }
         let zeroHistory = cases.indices.filter { cases[$0].history.isEmpty }
         if !zeroHistory.isEmpty {
-            groups.insert(ActivityGroupReport(group: "0", users: zeroHistory.count, metrics: average(zeroHistory).filter { $0.key.hasPrefix("NDCG@") || $0.key.hasPrefix("HR@") }), at: 0)
+            groups.insert(ActivityGroupReport(group: "0", users: zeroHistory.count, metrics: subset(average(zeroHistory), ReportedMetrics.byActivity.prefix(2))), at: 0)
         }
         return EvaluationReport(evaluationProtocol: options.evaluationProtocol.description,
                                 protocolExplanation: options.evaluationProtocol.explanation,

@@ -49,13 +49,13 @@ public struct HTMLReport {
         html += "<div class=\"legend\">" + entries.enumerated().map { "<span><i style=\"background:\(Self.palette[$0.offset % 8])\"></i>\(esc($0.element.name))</span>" }.joined() + "</div>"
 
         // Table: bold the best value of each column.
-        let cols = ks.flatMap { k in ["NDCG@\(k)", "HR@\(k)", "Recall@\(k)", "MRR@\(k)"] } + ["Coverage@\(ks.last!)", "PopularShare@\(ks.last!)"]
+        let cols = ReportedMetrics.columns(ks: ks)
         html += "<h2>Metrics</h2><div class=\"wrap\"><table><tr><th>model</th>" + cols.map { "<th>\($0)</th>" }.joined() + "<th>fit</th><th>evaluate</th></tr>"
         for e in entries {
             html += "<tr><td>\(esc(e.name))</td>"
             for c in cols {
                 let v = e.report.metrics[c] ?? .nan
-                let best = c.hasPrefix("PopularShare") ? false : entries.allSatisfy { ($0.report.metrics[c] ?? .nan) <= v }
+                let best = c.hasPrefix(ListMetric.popularShare.rawValue) ? false : entries.allSatisfy { ($0.report.metrics[c] ?? .nan) <= v }
                 html += "<td\(best && entries.count > 1 ? " class=\"best\"" : "")>\(String(format: "%.4f", v))</td>"
             }
             html += String(format: "<td>%.2fs</td><td>%.2fs</td></tr>", e.fitSeconds, e.report.seconds)

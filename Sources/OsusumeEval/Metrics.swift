@@ -9,6 +9,36 @@
 /// - MAP@K: Σ_{hit at rank r} precision@r / min(|targets|, K).
 public enum RankingMetric: String, CaseIterable, Codable, Sendable {
     case hr = "HR", recall = "Recall", precision = "Precision", ndcg = "NDCG", mrr = "MRR", map = "MAP"
+
+    /// The report key at a cut-off: "NDCG@10".
+    public func at(_ k: Int) -> String { "\(rawValue)@\(k)" }
+}
+
+/// Measures of the top-K lists as a whole, beyond accuracy (full-ranking lists):
+/// - Coverage@K: share of the catalog in at least one user's top K.
+/// - PopularShare@K: share of list places taken by the most popular items (the
+///   `EvaluationOptions.popularTop` items with the most training interactions, 100 by default).
+/// - AveragePopularity@K: mean training interactions of the listed items.
+public enum ListMetric: String, CaseIterable, Codable, Sendable {
+    case coverage = "Coverage", popularShare = "PopularShare", averagePopularity = "AveragePopularity"
+
+    public func at(_ k: Int) -> String { "\(rawValue)@\(k)" }
+}
+
+/// Which metrics each report shows, in order — the evaluator's activity groups, the command
+/// line's table and the HTML report all read this list, so they never disagree.
+public enum ReportedMetrics {
+    /// Accuracy columns, at every cut-off.
+    public static let headline: [RankingMetric] = [.ndcg, .hr, .recall, .mrr]
+    /// List columns, at the largest cut-off.
+    public static let lists: [ListMetric] = [.coverage, .popularShare]
+    /// Per activity group (history length); users with no history get the first two only.
+    public static let byActivity: [RankingMetric] = [.ndcg, .hr, .recall]
+
+    /// Report keys of a table's columns: headline metrics at each K, then the list metrics at the largest.
+    public static func columns(ks: [Int]) -> [String] {
+        ks.flatMap { k in headline.map { $0.at(k) } } + (ks.last.map { k in lists.map { $0.at(k) } } ?? [])
+    }
 }
 
 public struct CaseMetrics {

@@ -117,6 +117,23 @@ public final class EASE: ExplainableRecommender {
 
     public func score(_ queries: [ScoringQuery], into out: UnsafeMutablePointer<Float>) {
         let n = itemCount
+        // A short history (a request, a new user): historyᵀB is the sum of the history's rows of
+        // B, ~50 rows of reads instead of the whole matrix a dense product touches. Long
+        // histories (evaluation batches) go through one matrix product.
+        if queries.allSatisfy({ $0.history.count * 16 < n }) {
+            weights.withUnsafeBufferPointer { wp in
+                for (q, query) in queries.enumerated() {
+                    let o = out + q * n
+                    o.initialize(repeating: 0, count: n)
+                    // Sorted, so the sum's order (and its last bits) never depends on hashing.
+                    for item in Set(query.history).sorted() where item >= 0 && Int(item) < n {
+                        let row = wp.baseAddress! + Int(item) * n
+                        for j in 0..<n { o[j] += row[j] }
+                    }
+                }
+            }
+            return
+        }
         var dense = [Float](repeating: 0, count: queries.count * n)
         dense.withUnsafeMutableBufferPointer { dp in
             DenseRows.fillBinary(queries, itemCount: n, into: dp.baseAddress!)

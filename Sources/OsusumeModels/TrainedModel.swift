@@ -28,16 +28,27 @@ public final class TrainedModel {
         self.histories = histories; self.catalog = catalog; self.manifest = manifest
     }
 
-    /// Fits `model` on `dataset`'s log and wraps it with ids, histories and catalog.
-    public static func fit(_ model: any Recommender, dataset: Dataset, training: TrainingData? = nil) throws -> TrainedModel {
-        let log = dataset.log
+    /// Fits `model` on `dataset`'s log and wraps it (`wrap`). `source` records where the data
+    /// came from (what a retrain reloads), `eventsThrough` the last stored event it holds.
+    public static func fit(_ model: any Recommender, dataset: Dataset, training: TrainingData? = nil,
+                           source: TrainingSource? = nil, eventsThrough: Int64 = 0) throws -> TrainedModel {
         let start = Date()
-        try model.fit(training ?? TrainingData(log: log, catalog: dataset.catalog, userFeatures: dataset.userFeatures))
-        let fitSeconds = Date().timeIntervalSince(start)
+        try model.fit(training ?? TrainingData(log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures))
+        return wrap(model, fittedOn: dataset, fitSeconds: Date().timeIntervalSince(start), source: source, eventsThrough: eventsThrough)
+    }
+
+    /// The one place a model's manifest is made: wraps a model fitted on `dataset.log` with that
+    /// log's ids and histories, the catalog entries of its items, and a manifest of kind,
+    /// configuration, data summary and fingerprint (command line, evaluation and retraining alike).
+    public static func wrap(_ model: any Recommender, fittedOn dataset: Dataset, fitSeconds: Double,
+                            source: TrainingSource? = nil, eventsThrough: Int64 = 0) -> TrainedModel {
+        let log = dataset.log
         var catalog = Catalog()
         for id in log.itemIDs.ids { if let c = dataset.catalog[id] { catalog.upsert(c) } }
-        let manifest = ModelManifest(kind: type(of: model).kind, config: model.configJSON,
+        var manifest = ModelManifest(kind: type(of: model).kind, config: model.configJSON,
                                      dataset: FittedDataSummary(dataset), fitSeconds: fitSeconds)
+        manifest.trainingSource = source
+        manifest.eventsThrough = eventsThrough
         return TrainedModel(model: model, itemIDs: log.itemIDs, userIDs: log.userIDs,
                             histories: log.sequences(), catalog: catalog, manifest: manifest)
     }
@@ -79,8 +90,8 @@ public final class TrainedModel {
     /// Top-k for a history (known user or ad hoc), excluding the history and `exclude`.
     public func recommend(history: [Int32], user: Int32? = nil, k: Int, exclude: Set<Int32> = []) -> [Recommendation] {
         var scores = model.score(ScoringQuery(user: user, history: history))
-        for h in history where Int(h) < scores.count && h >= 0 { scores[Int(h)] = -.infinity }
-        for e in exclude where Int(e) < scores.count && e >= 0 { scores[Int(e)] = -.infinity }
+        TopK.exclude(history, from: &scores)
+        TopK.exclude(exclude, from: &scores)
         return TopK.select(scores, k: k).map { Recommendation(item: $0, score: scores[Int($0)]) }
     }
 
@@ -91,13 +102,12 @@ public final class TrainedModel {
         return TopK.select(counts, k: k).map { Recommendation(item: $0, score: counts[Int($0)]) }
     }
 
-    /// Items most similar to `item`: the model's own neighbours where it has them (ItemKNN),
-    /// else the scores of a one-item history.
+    /// Items most similar to `item` (`SimilarItems`: the model's own neighbours where it has
+    /// them, else its scores for a one-item history).
     public func similar(to item: Int32, k: Int) -> [Recommendation] {
-        if let knn = model as? ItemKNN {
-            return knn.neighbours(of: item).prefix(k).map { Recommendation(item: $0.item, score: $0.similarity) }
-        }
-        return recommend(history: [item], k: k)
+        SimilarItems.rank(of: item, k: k, neighbours: (model as? ItemKNN)?.neighbours(of: item)) {
+            model.score(ScoringQuery(history: [item]))
+        }.map { Recommendation(item: $0.item, score: $0.score) }
     }
 
     // MARK: files
@@ -134,7 +144,9 @@ public final class TrainedModel {
         }
     }
 
-    public static func load(from url: URL) throws -> TrainedModel {
+    /// Loads a model directory; `kinds` are the model kinds the application offers (its manifest's
+    /// kind must be one of them).
+    public static func load(from url: URL, kinds: ModelKinds) throws -> TrainedModel {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
@@ -152,7 +164,10 @@ public final class TrainedModel {
             throw OsusumeError.modelFile("format version \(manifest.formatVersion) is newer than this build reads (\(formatVersion))")
         }
         let configData = try JSONEncoder().encode(manifest.config)
-        let model = try ModelRegistry.make(manifest.kind, configJSON: configData)
+        let model: any Recommender
+        do { model = try kinds.make(manifest.kind, configJSON: configData) } catch let OsusumeError.invalidArgument(why) {
+            throw OsusumeError.file(url.appendingPathComponent("manifest.json").path, problem: "\(why) (the model kinds this application was built with)")
+        }
         try model.restore(try SafeTensors(data: try read("weights.safetensors"), source: url.appendingPathComponent("weights.safetensors").path))
         guard let ids = try JSONSerialization.jsonObject(with: try read("ids.json")) as? [String: [String]],
               let items = ids["items"], let users = ids["users"] else {

@@ -41,68 +41,40 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
     public private(set) var itemCount: Int = 0
     public var trainingCurve: TrainingCurve?
     var network: MultVAENetwork?
-    private var rows: AutoencoderRows?
-    private var optimizer: Adam?
-    private var rng = SeededRandom(seed: 1)
-    private var steps: UInt64 = 0
+    private let training = MultinomialAutoencoderTraining(kind: MultVAE.kind)
 
     public init(config: Config) { self.config = config }
 
     /// The KL weight of the next update.
     public var beta: Float {
-        config.annealSteps <= 0 ? Float(config.betaCap) : Float(min(config.betaCap, Double(steps) / Double(config.annealSteps)))
+        config.annealSteps <= 0 ? Float(config.betaCap) : Float(min(config.betaCap, Double(training.steps) / Double(config.annealSteps)))
     }
 
     public func fit(_ data: TrainingData) throws {
         try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
                                                                   validateEvery: config.validateEvery))
-        rows = nil; optimizer = nil
+        training.finish()
     }
 
     public func prepare(_ data: TrainingData) throws {
-        guard data.log.itemCount > 0, data.log.count > 0 else { throw OsusumeError.emptyData("multivae: no interactions to fit") }
-        guard config.hiddenDims.allSatisfy({ $0 > 0 }), !config.hiddenDims.isEmpty else {
-            throw OsusumeError.invalidArgument("multivae: hiddenDims must be positive widths, got \(config.hiddenDims)")
-        }
-        guard (0..<1).contains(config.dropout) else { throw OsusumeError.invalidArgument("multivae: dropout must be in [0, 1)") }
         guard config.epsilonStd >= 0 else { throw OsusumeError.invalidArgument("multivae: epsilonStd must be ≥ 0") }
-        itemCount = data.log.itemCount
-        Engine.seed(data.seed)
-        rng = SeededRandom(seed: data.seed ^ 0x7AE)
+        itemCount = try training.start(data, hiddenDims: config.hiddenDims, dropout: config.dropout, learningRate: config.learningRate,
+                                       weightDecay: config.weightDecay, seedSalt: 0x7AE)
         network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
-                                 boundedLatent: config.boundedLatent, rng: &rng)
-        rows = AutoencoderRows(log: data.log)
-        optimizer = Adam(learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
-        steps = 0
+                                 boundedLatent: config.boundedLatent, rng: &training.rng)
     }
 
     public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
-        guard let network, let rows, let optimizer else { throw OsusumeError.invalidArgument("multivae: prepare was not called") }
-        network.train()
-        defer { network.eval() }
-        let order = rows.shuffledUsers(&rng)
-        let batch = max(1, config.batchSize)
-        var total = 0.0, batches = 0
-        var lo = 0
-        while lo < order.count {
-            let users = order[lo..<min(order.count, lo + batch)]
-            let lists = users.map { rows.items[$0] }
-            let x = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: true)
-            let target = AutoencoderInput.sparse(lists, itemCount: itemCount, normalize: false)
+        guard let network else { throw OsusumeError.invalidArgument("multivae: prepare was not called") }
+        return try training.epoch(network, batchSize: config.batchSize, report: report) { x, target, users in
             let b = beta
-            let noise = Tensor.randomNormal([users.count, network.latent], std: Float(config.epsilonStd), seed: rng.next())
-            let (loss, grads) = valueAndGrad(network) { net in
+            let noise = Tensor.randomNormal([users, network.latent], std: Float(config.epsilonStd), seed: training.rng.next())
+            return valueAndGrad(network) { net in
                 let (mu, logVar) = net.encode(x)
                 let z = mu + noise * exp(logVar * 0.5)
                 return multinomialNLL(net.decode(z), target) + gaussianKL(mean: mu, logVariance: logVar) * b
             }
-            optimizer.update(network, grads)
-            steps += 1
-            total += Double(loss); batches += 1
-            lo += users.count
-            report(lo, order.count, Float(total / Double(batches)))
         }
-        return Float(total / Double(max(1, batches)))
     }
 
     public func score(_ queries: [ScoringQuery], into scores: UnsafeMutablePointer<Float>) {
@@ -120,13 +92,12 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
 
     public func checkpointState() throws -> SafeTensors {
         guard let network else { throw OsusumeError.invalidArgument("multivae: nothing to save before fit") }
-        return AutoencoderCheckpoint.save(network, counters: [steps, rng.next()], config: config, kind: Self.kind)
+        return training.checkpoint(network, config: config)
     }
 
     public func restoreCheckpoint(_ state: SafeTensors) throws {
         if network == nil { try buildNetwork(for: state) }
-        let c = try AutoencoderCheckpoint.load(state, into: network!)
-        if c.count == 2 { steps = c[0]; rng = SeededRandom(seed: c[1]) }
+        try training.restore(state, into: network!)
     }
 
     public func state() throws -> SafeTensors { try checkpointState() }

@@ -1,11 +1,12 @@
 import OsusumeModels
 
-/// Registers the neural model kinds with `ModelRegistry` (the CLI and server call this once at
-/// start-up, so `--model sasrec` and saved neural models resolve).
+/// The neural model kinds, for the list an application assembles:
+/// `ModelKinds.standard.adding(NeuralModels.all)`.
 public enum NeuralModels {
     public static let all: [any Recommender.Type] = [MultDAE.self, MultVAE.self, MultiTaskDAE.self, RecVAE.self, SASRec.self, BERT4Rec.self, NeuMF.self]
+}
 
-    public static func register() {
-        for t in all { ModelRegistry.register(t) }
-    }
+extension ModelKinds {
+    /// Every kind Osusume has: the standard models and the neural ones.
+    public static let all = ModelKinds.standard.adding(NeuralModels.all)
 }

@@ -48,13 +48,10 @@ public final class ServedModel: @unchecked Sendable {
     let toModel: [Int32]?
     /// The model's user ids, for models that keep per-user state.
     let userIDs: IDMap?
-    /// The EASE weight matrix, kept to score a history as a sum of rows (no dense product).
-    let easeWeights: [Float]?
 
     init(name: String, recommender: any Recommender, identity: ModelIdentity, toModel: [Int32]?, userIDs: IDMap?) {
         self.name = name; self.recommender = recommender; self.identity = identity
         self.toModel = toModel; self.userIDs = userIDs
-        easeWeights = (recommender as? EASE)?.weights
     }
 
     var kind: String { identity.kind }
@@ -75,19 +72,6 @@ public final class ServedModel: @unchecked Sendable {
     func scores(history: [Int32], userID: String?, into out: UnsafeMutablePointer<Float>, count: Int) {
         let h = modelHistory(history)
         let n = recommender.itemCount
-        if let w = easeWeights, toModel == nil, n == count {
-            // EASE: historyᵀB is the sum of the history's rows of B; 50 rows of a 10,000-item
-            // matrix is ~2 MB of reads instead of the 400 MB a dense product touches.
-            out.initialize(repeating: 0, count: n)
-            var seen = Set<Int32>()
-            w.withUnsafeBufferPointer { wp in
-                for item in h where item >= 0 && Int(item) < n && seen.insert(item).inserted {
-                    let row = wp.baseAddress! + Int(item) * n
-                    for j in 0..<n { out[j] += row[j] }
-                }
-            }
-            return
-        }
         let user = userID.flatMap { userIDs?.index(of: $0) }
         let query = ScoringQuery(user: user, history: h)
         if toModel == nil && n == count {
@@ -157,7 +141,6 @@ public final class ModelSet: @unchecked Sendable {
         guard let primary = models.first?.model else {
             throw OsusumeError.invalidArgument("serve: at least one model is needed")
         }
-        ModelRegistry.register(ContentBased.self)
         itemIDs = primary.itemIDs
         userIDs = primary.userIDs
         histories = primary.histories
@@ -267,16 +250,16 @@ public final class ModelSet: @unchecked Sendable {
     }
 
     /// Loads model directories and, optionally, a data set whose catalog enriches the models'.
-    public static func load(modelPaths: [String], dataPath: String? = nil, dataFormat: String? = nil) throws -> ModelSet {
+    public static func load(modelPaths: [String], kinds: ModelKinds, dataPath: String? = nil, dataFormat: String? = nil) throws -> ModelSet {
         guard !modelPaths.isEmpty else { throw OsusumeError.invalidArgument("serve: give at least one --model PATH") }
-        let models = try modelPaths.map { ($0, try TrainedModel.load(from: URL(fileURLWithPath: $0))) }
+        let models = try modelPaths.map { ($0, try TrainedModel.load(from: URL(fileURLWithPath: $0), kinds: kinds)) }
         let extra = try dataPath.map { try DatasetLoader.load(path: $0, format: dataFormat).catalog }
         return try ModelSet(models: models, extraCatalog: extra)
     }
 
     /// Loads a recorded model version.
-    public static func load(version: ModelVersion, dataPath: String? = nil, dataFormat: String? = nil) throws -> ModelSet {
-        let set = try load(modelPaths: version.paths, dataPath: dataPath, dataFormat: dataFormat)
+    public static func load(version: ModelVersion, kinds: ModelKinds, dataPath: String? = nil, dataFormat: String? = nil) throws -> ModelSet {
+        let set = try load(modelPaths: version.paths, kinds: kinds, dataPath: dataPath, dataFormat: dataFormat)
         set.version = version.version
         return set
     }
@@ -292,7 +275,7 @@ public final class ModelSet: @unchecked Sendable {
         guard let m = model(named: name) else { return [] }
         var scores = [Float](repeating: 0, count: itemCount)
         scores.withUnsafeMutableBufferPointer { m.scores(history: history, userID: nil, into: $0.baseAddress!, count: itemCount) }
-        for h in history where h >= 0 && Int(h) < itemCount { scores[Int(h)] = -.infinity }
+        TopK.exclude(history, from: &scores)
         return TopK.select(scores, k: k)
     }
 

@@ -363,28 +363,28 @@ public final class RecommendationService: @unchecked Sendable {
 
     // MARK: items
 
-    /// Items similar to `item`: its ItemKNN neighbours when an ItemKNN model is loaded, else
-    /// what the cold-start blend recommends for a one-item history.
+    /// Items similar to `item` (an id or a title), by `SimilarItems` as the command line ranks
+    /// them: a loaded ItemKNN model's neighbours, else what the cold-start blend recommends for
+    /// a one-item history (popularity when no model can answer).
     public func similar(to ref: String, k: Int) throws -> (item: ItemSummary, similar: [ItemSummary]) {
         try validate(k: k)
         let set = models
-        guard let i = set.itemIDs.index(of: ref) else { throw OsusumeError.unknownID(kind: "item", id: ref) }
+        let i = try set.resolveItem(ref)
+        var neighbours: [(item: Int32, similarity: Float)]?
         if let knnModel = set.personal.first(where: { $0.recommender is ItemKNN }), let knn = knnModel.recommender as? ItemKNN,
            let mi = knnModel.modelItem(i) {
-            let served: [Int32]
             if let map = knnModel.toModel {
                 var back: [Int32: Int32] = [:]
                 for (s, m) in map.enumerated() where m >= 0 { back[m] = Int32(s) }
-                served = knn.neighbours(of: mi).compactMap { back[$0.item] }
-            } else { served = knn.neighbours(of: mi).map(\.item) }
-            if !served.isEmpty { return (set.items[Int(i)], served.prefix(k).map { set.items[Int($0)] }) }
+                neighbours = knn.neighbours(of: mi).compactMap { n in back[n.item].map { (item: $0, similarity: n.similarity) } }
+            } else { neighbours = knn.neighbours(of: mi) }
         }
-        let plan = policy.plan(historyLength: 1, available: set.personalNames(for: nil))
-        guard let blend = plan.blend else {
-            return (set.items[Int(i)], set.popularOrder.lazy.filter { $0 != i }.prefix(k).map { set.items[Int($0)] })
+        let ranked = SimilarItems.rank(of: i, k: k, neighbours: neighbours) {
+            let plan = policy.plan(historyLength: 1, available: set.personalNames(for: nil))
+            guard let blend = plan.blend else { return set.popularity }
+            return BlendScoring(set: set, blend: blend, history: [i], userID: nil, exclude: [i]).blended
         }
-        let s = BlendScoring(set: set, blend: blend, history: [i], userID: nil, exclude: [i])
-        return (set.items[Int(i)], TopK.select(s.blended, k: k).map { set.items[Int($0)] })
+        return (set.items[Int(i)], ranked.map { set.items[Int($0.item)] })
     }
 
     /// Title search for the picker.
@@ -426,7 +426,7 @@ final class BlendScoring {
         for (c, m) in models.enumerated() {
             var s = [Float](repeating: 0, count: n)
             s.withUnsafeMutableBufferPointer { m.scores(history: history, userID: userID, into: $0.baseAddress!, count: n) }
-            for e in exclude where e >= 0 && Int(e) < n { s[Int(e)] = -.infinity }
+            TopK.exclude(exclude, from: &s)
             scores[c] = s
         }
         var out = [Float](repeating: 0, count: n)

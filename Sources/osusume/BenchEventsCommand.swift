@@ -35,8 +35,8 @@ struct BenchEventsCommand: ParsableCommand {
         ProgressReporter.quietByDefault = true
         if global.threads == nil { Threads.count = 1 }
         let trained: TrainedModel
-        if let m = model { trained = try TrainedModel.load(from: URL(fileURLWithPath: m)) } else {
-            trained = try TrainedModel.fit(try ModelRegistry.make("ease"), dataset: try DatasetLoader.load(path: try BundledData.path()))
+        if let m = model { trained = try TrainedModel.load(from: URL(fileURLWithPath: m), kinds: modelKinds) } else {
+            trained = try TrainedModel.fit(try modelKinds.make("ease"), dataset: try DatasetLoader.load(path: try BundledData.path()))
         }
         let set = try ModelSet(models: [(model ?? "ease on the bundled data", trained)])
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-bench-events-\(UUID().uuidString)")

@@ -39,7 +39,7 @@ struct BenchServeCommand: ParsableCommand {
         ProgressReporter.quietByDefault = true
         if global.threads == nil { Threads.count = 1 }
         let t0 = Date()
-        let trained = try model.map { try TrainedModel.load(from: URL(fileURLWithPath: $0)) } ?? syntheticEASE(items: items)
+        let trained = try model.map { try TrainedModel.load(from: URL(fileURLWithPath: $0), kinds: modelKinds) } ?? syntheticEASE(items: items)
         let set = try ModelSet(models: [(model ?? "synthetic", trained)])
         let loadSeconds = Date().timeIntervalSince(t0)
         let n = set.itemCount
@@ -76,7 +76,7 @@ struct BenchServeCommand: ParsableCommand {
             var i = 0
             denseTimes = time(dense) { h in
                 var s = trained.model.score(ScoringQuery(history: h))
-                for x in h { s[Int(x)] = -.infinity }
+                TopK.exclude(h, from: &s)
                 i &+= Int(TopK.select(s, k: k).first ?? 0)
             }
         }
@@ -108,9 +108,7 @@ struct BenchServeCommand: ParsableCommand {
         let ids = IDMap((0..<n).map { "i\($0)" })
         let catalog = Catalog((0..<n).map { CatalogItem(id: "i\($0)", title: "Item \($0)") })
         var log = InteractionLog(); log.itemIDs = ids
-        let manifest = ModelManifest(kind: "ease", config: ease.configJSON,
-                                     dataset: FittedDataSummary(Dataset(name: "synthetic", format: "synthetic", log: log)), fitSeconds: 0)
-        return TrainedModel(model: ease, itemIDs: ids, userIDs: IDMap(), histories: [], catalog: catalog, manifest: manifest)
+        return TrainedModel.wrap(ease, fittedOn: Dataset(name: "synthetic", format: "synthetic", log: log, catalog: catalog), fitSeconds: 0)
     }
 }
 

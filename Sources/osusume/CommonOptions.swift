@@ -97,7 +97,7 @@ struct DataOptions: ParsableArguments {
 
 /// Which split and which evaluation protocol.
 struct SplitOptions: ParsableArguments {
-    @Option(help: "Split: leave-one-out, temporal, held-out-users, random.")
+    @Option(help: "Split: \(SplitSpec.names.joined(separator: ", ")).")
     var split = "leave-one-out"
 
     @Option(name: .customLong("split-seed"), help: "Seed of randomised splits.")
@@ -109,9 +109,9 @@ struct SplitOptions: ParsableArguments {
     @Option(name: .customLong("test-fraction"), help: "temporal / random: share of interactions for test (and as much for validation).")
     var testFraction: Double = 0.1
 
-    func splitter(for log: InteractionLog) throws -> any DataSplitter {
-        try SplitFactory.make(split, seed: splitSeed, heldOutUsers: heldOut, testFraction: testFraction, log: log)
-    }
+    var spec: SplitSpec { SplitSpec(name: split, seed: splitSeed, heldOutUsers: heldOut, testFraction: testFraction) }
+
+    func splitter() throws -> any DataSplitter { try spec.splitter() }
 }
 
 /// Model hyper-parameters given as `--set key=value`.

@@ -14,7 +14,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var splitOptions: SplitOptions
-    @Option(help: "Model: \(ModelRegistry.names.joined(separator: ", ")).")
+    @Option(help: "Model: \(modelKinds.names.joined(separator: ", ")).")
     var model: String?
     @Option(help: "Evaluate a model saved by `evaluate --save` on the same data, filters and split, without fitting it again (e.g. under another protocol).")
     var load: String?
@@ -41,13 +41,13 @@ struct EvaluateCommand: ParsableCommand {
             }
         }
         // Check the model and its settings before spending time on the data.
-        let saved = try load.map { try TrainedModel.load(from: URL(fileURLWithPath: $0)) }
+        let saved = try load.map { try TrainedModel.load(from: URL(fileURLWithPath: $0), kinds: modelKinds) }
         let m: any Recommender
-        if let saved { m = saved.model } else { m = try ModelRegistry.make(model!, settings: settings.dictionary()) }
+        if let saved { m = saved.model } else { m = try modelKinds.make(model!, settings: settings.dictionary()) }
         let tLoad = Date()
         let dataset = try dataOptions.load()
         let loadSeconds = Date().timeIntervalSince(tLoad)
-        let splitter = try splitOptions.splitter(for: dataset.log)
+        let splitter = try splitOptions.splitter()
         let tSplit = Date()
         let split = try splitter.split(dataset.log)
         let splitSeconds = Date().timeIntervalSince(tSplit)
@@ -59,12 +59,9 @@ struct EvaluateCommand: ParsableCommand {
         let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: modelSeed ?? splitOptions.splitSeed,
                                         checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) }, alreadyFitted: saved != nil)
         if let save {
-            var summarySet = dataset
-            summarySet.log = split.train
-            let trained = TrainedModel(model: m, itemIDs: dataset.log.itemIDs, userIDs: dataset.log.userIDs,
-                                       histories: split.train.sequences(), catalog: dataset.catalog,
-                                       manifest: ModelManifest(kind: type(of: m).kind, config: m.configJSON,
-                                                               dataset: FittedDataSummary(summarySet), fitSeconds: result.fitSeconds))
+            var fittedOn = dataset
+            fittedOn.log = split.train
+            let trained = TrainedModel.wrap(m, fittedOn: fittedOn, fitSeconds: result.fitSeconds)
             try trained.save(to: URL(fileURLWithPath: save))
             logLine("saved model to \(save)")
         }
@@ -132,14 +129,11 @@ func datasetJSON(_ d: Dataset, filters: String) -> [String: Any] {
 
 /// One row per model: the headline metrics at each K plus coverage and popularity share.
 func metricsTable(_ rows: [(String, EvaluationReport)], ks: [Int]) -> String {
-    var header = ["model"]
-    for k in ks { header += ["NDCG@\(k)", "HR@\(k)", "Recall@\(k)", "MRR@\(k)"] }
-    header += ["Cov@\(ks.last!)", "PopShare@\(ks.last!)"]
+    let columns = ReportedMetrics.columns(ks: ks)
+    // Short headers for the list metrics keep the table narrow.
+    let header = ["model"] + columns.map { $0.replacingOccurrences(of: "Coverage@", with: "Cov@").replacingOccurrences(of: "PopularShare@", with: "PopShare@") }
     let body = rows.map { name, r -> [String] in
-        var cells = [name]
-        for k in ks { cells += ["NDCG@\(k)", "HR@\(k)", "Recall@\(k)", "MRR@\(k)"].map { fmt(r.metrics[$0] ?? .nan) } }
-        cells += [fmt(r.metrics["Coverage@\(ks.last!)"] ?? .nan, 3), fmt(r.metrics["PopularShare@\(ks.last!)"] ?? .nan, 3)]
-        return cells
+        [name] + columns.map { c in ListMetric.allCases.contains { c.hasPrefix($0.rawValue + "@") } ? fmt(r.metrics[c] ?? .nan, 3) : fmt(r.metrics[c] ?? .nan) }
     }
     return renderTable(header, body)
 }

@@ -45,7 +45,7 @@ struct InfoCommand: ParsableCommand {
     func run() throws {
         global.apply()
         if let model {
-            let t = try TrainedModel.load(from: URL(fileURLWithPath: model))
+            let t = try TrainedModel.load(from: URL(fileURLWithPath: model), kinds: modelKinds)
             let manifest = try encodeToJSONObject(t.manifest)
             if global.json { try printJSON(manifest) } else {
                 let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])

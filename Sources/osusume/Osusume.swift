@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OsusumeCore
+import OsusumeModels
 import OsusumeNeural
 
 @main
@@ -22,7 +23,6 @@ struct Osusume: ParsableCommand {
 
     static func main() {
         restartWithFasterBLASKernelsIfNeeded()
-        NeuralModels.register()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -46,5 +46,8 @@ func restartWithFasterBLASKernelsIfNeeded() {
     FileHandle.standardError.write(Data("osusume: OpenBLAS uses generic kernels (\(BLASKernels.coreName ?? "?")); set OPENBLAS_CORETYPE=\(core) for speed\n".utf8))
     #endif
 }
+
+/// The model kinds this command line offers: every kind of OsusumeModels and OsusumeNeural.
+let modelKinds = ModelKinds.standard.adding(NeuralModels.all)
 
 enum OsusumeVersion { static let string = "0.1.0" }

@@ -37,7 +37,7 @@ struct QuickstartCommand: ParsableCommand {
         var rows: [(String, EvaluationReport, Double)] = []
         var entries: [HTMLReport.Entry] = []
         for kind in models.split(separator: ",").map(String.init) {
-            let m = try ModelRegistry.make(kind)
+            let m = try modelKinds.make(kind)
             let r = try Experiment.run(m, dataset: dataset, split: split, options: options)
             rows.append((kind, r.report, r.fitSeconds))
             entries.append(HTMLReport.Entry(name: kind, report: r.report, fitSeconds: r.fitSeconds, curve: (m as? any EpochTrainable)?.trainingCurve))
@@ -48,8 +48,7 @@ struct QuickstartCommand: ParsableCommand {
                               entries: entries)
         try AtomicFile.write(Data(page.render().utf8), to: URL(fileURLWithPath: report))
         // The model people will use: EASE on everything.
-        let ease = try TrainedModel.fit(try ModelRegistry.make("ease"), dataset: dataset)
-        ease.manifest.trainingSource = try dataOptions.source()
+        let ease = try TrainedModel.fit(try modelKinds.make("ease"), dataset: dataset, source: try dataOptions.source())
         try ease.save(to: URL(fileURLWithPath: out))
         let userID = user ?? dataset.log.userIDs.id(of: 0)
         let uIdx = try ease.userIndex(userID)

@@ -22,7 +22,7 @@ struct RecommendCommand: ParsableCommand {
     func run() throws {
         global.apply()
         guard k > 0 && k <= 1000 else { throw ValidationError("--k must be between 1 and 1000") }
-        let trained = try TrainedModel.load(from: URL(fileURLWithPath: model))
+        let trained = try TrainedModel.load(from: URL(fileURLWithPath: model), kinds: modelKinds)
         let (hist, userIndex, ignored) = try resolveHistory(trained)
         for g in ignored { FileHandle.standardError.write(Data("left out of the history: '\(g.ref)': \(g.reason)\n".utf8)) }
         // A history with nothing known is an empty one: the most watched titles stand in.
@@ -111,7 +111,7 @@ struct SimilarCommand: ParsableCommand {
     func run() throws {
         global.apply()
         guard k > 0 && k <= 1000 else { throw ValidationError("--k must be between 1 and 1000") }
-        let trained = try TrainedModel.load(from: URL(fileURLWithPath: model))
+        let trained = try TrainedModel.load(from: URL(fileURLWithPath: model), kinds: modelKinds)
         let i = try trained.resolveItem(item)
         let sims = trained.similar(to: i, k: k)
         if global.json {

@@ -26,7 +26,7 @@ struct RetrainSettings: ParsableArguments {
     }
 
     func options(store: String) -> RetrainOptions {
-        var o = RetrainOptions(versionsDirectory: URL(fileURLWithPath: versionsDirectory(store: store)))
+        var o = RetrainOptions(versionsDirectory: URL(fileURLWithPath: versionsDirectory(store: store)), kinds: modelKinds)
         o.keepVersions = keepVersions; o.margin = margin; o.holdoutFraction = holdout; o.minHoldoutUsers = minHoldoutUsers
         return o
     }

@@ -78,7 +78,7 @@ struct ServeCommand: ParsableCommand {
         let paths = models, dataPath = data, dataFormat = format, storeURL = store
         let eventStore = try EventStores.openBlocking(storeURL)
         let version = try blocking { try await LiveModels.startingVersion(store: eventStore, modelPaths: paths, log: { logLine($0) }) }
-        let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0, dataPath: dataPath, dataFormat: dataFormat) }
+        let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0, kinds: modelKinds, dataPath: dataPath, dataFormat: dataFormat) }
         let set = try load(version)
         var policy = ColdStartPolicy()
         policy.establishedAt = establishedAt

@@ -18,7 +18,7 @@ struct SplitCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let d = try dataOptions.load()
-        let split = try splitOptions.splitter(for: d.log).split(d.log)
+        let split = try splitOptions.splitter().split(d.log)
         try SplitExport.write(split, to: URL(fileURLWithPath: out))
         if global.json {
             try printJSON(["split": split.name, "out": out, "train": split.train.count,

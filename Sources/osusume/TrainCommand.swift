@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Model: \(ModelRegistry.names.joined(separator: ", ")).")
+    @Option(help: "Model: \(modelKinds.names.joined(separator: ", ")).")
     var model: String
     @OptionGroup var settings: ModelSettings
     @Option(help: "Directory to write the model to (replaced atomically).")
@@ -21,13 +21,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let m = try ModelRegistry.make(model, settings: settings.dictionary())
+        let m = try modelKinds.make(model, settings: settings.dictionary())
         let (dataset, eventsThrough) = try dataOptions.loadWithEvents()
         let training = TrainingData(log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
                                     checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
-        let trained = try TrainedModel.fit(m, dataset: dataset, training: training)
-        trained.manifest.trainingSource = try dataOptions.source()
-        trained.manifest.eventsThrough = eventsThrough
+        let trained = try TrainedModel.fit(m, dataset: dataset, training: training, source: try dataOptions.source(), eventsThrough: eventsThrough)
         try trained.save(to: URL(fileURLWithPath: out))
         if global.json {
             try printJSON(["model": type(of: m).kind, "config": m.configDictionary, "out": out,

@@ -8,6 +8,26 @@ final class SplitTests: XCTestCase {
         (log.userIDs.id(of: c.user), c.history.map { log.itemIDs.id(of: $0) }, c.targets.map { log.itemIDs.id(of: $0) })
     }
 
+    func testSplitSpecNamesTheSplitters() throws {
+        XCTAssertTrue(try SplitSpec(name: "loo").splitter() is LeaveOneOutSplit)
+        XCTAssertTrue(try SplitSpec(name: "Leave-One-Out").splitter() is LeaveOneOutSplit)
+        let temporal = try XCTUnwrap(try SplitSpec(name: "temporal", testFraction: 0.2).splitter() as? TemporalSplit)
+        XCTAssertTrue(temporal.name.contains("0.8") && temporal.name.contains("0.6"), temporal.name)
+        let random = try XCTUnwrap(try SplitSpec(name: "random", seed: 7, testFraction: 0.1).splitter() as? RandomRatioSplit)
+        XCTAssertEqual(random.testRatio, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(random.trainRatio, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(random.seed, 7)
+        XCTAssertTrue(try SplitSpec(name: "heldout", heldOutUsers: 3).splitter() is HeldOutUsersSplit)
+        // Out of range and unknown: errors naming the setting, never a silent default.
+        for bad in [SplitSpec(name: "temporal", testFraction: 0.5), SplitSpec(name: "random", testFraction: 0),
+                    SplitSpec(name: "held-out-users", heldOutUsers: 0), SplitSpec(name: "kfold")] {
+            XCTAssertThrowsError(try bad.splitter()) { e in
+                let m = "\(e)"
+                XCTAssertTrue(m.contains("--test-fraction") || m.contains("--held-out") || m.contains("unknown split 'kfold'"), m)
+            }
+        }
+    }
+
     func testLeaveOneOut() throws {
         // u1 in time order: b(1) c(2) d(2, tie: file order) a(3); u2 has 2 rows; u3 all tied.
         let log = makeLog([("u1", "a", 3, 5), ("u1", "b", 1, 4), ("u2", "x", 1, 3), ("u1", "c", 2, 3), ("u1", "d", 2, 2),

@@ -19,7 +19,7 @@ final class BundledDataTests: XCTestCase {
         // (ItemKNN is left out: its fit is plain Swift loops, slow in debug builds; it is tested on
         // planted data in OsusumeModelsTests.)
         for kind in ["pop", "ease"] {
-            let r = try Experiment.run(try ModelRegistry.make(kind), dataset: dataset, split: split, options: options)
+            let r = try Experiment.run(try ModelKinds.standard.make(kind), dataset: dataset, split: split, options: options)
             ndcg[kind] = r.report.metrics["NDCG@10"]
             XCTAssertEqual(r.report.cases, 610)
         }
@@ -35,7 +35,7 @@ final class BundledDataTests: XCTestCase {
         let dataset = try DatasetLoader.load(path: Self.root.appendingPathComponent("data/ml-latest-small").path)
         let split = try LeaveOneOutSplit().split(dataset.log)
         var options = EvaluationOptions(); options.showProgress = false
-        let model = try ModelRegistry.make("pop")
+        let model = try ModelKinds.standard.make("pop")
         let fresh = try Experiment.run(model, dataset: dataset, split: split, options: options)
         var summarySet = dataset
         summarySet.log = split.train
@@ -45,7 +45,7 @@ final class BundledDataTests: XCTestCase {
                          histories: split.train.sequences(), catalog: dataset.catalog,
                          manifest: ModelManifest(kind: "pop", config: model.configJSON, dataset: FittedDataSummary(summarySet),
                                                  fitSeconds: fresh.fitSeconds)).save(to: dir)
-        let saved = try TrainedModel.load(from: dir)
+        let saved = try TrainedModel.load(from: dir, kinds: ModelKinds.standard)
         XCTAssertNoThrow(try saved.requireFitted(on: split.train))
         let again = try Experiment.run(saved.model, dataset: dataset, split: split, options: options, alreadyFitted: true)
         XCTAssertEqual(again.report.metrics, fresh.report.metrics)

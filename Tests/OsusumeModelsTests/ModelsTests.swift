@@ -17,7 +17,7 @@ final class ModelsTests: XCTestCase {
         let data = PlantedData()
         let pop = try ndcg(Popularity(config: .init()), data)
         for kind in ["itemknn", "ease"] {
-            let m = try ModelRegistry.make(kind)
+            let m = try ModelKinds.standard.make(kind)
             let v = try ndcg(m, data)
             // A random in-cluster guess gets about 10/25 of HR@10; popularity gets ~0.
             XCTAssertGreaterThan(v, pop + 0.1, "\(kind) NDCG@10 \(v) vs popularity \(pop)")
@@ -163,7 +163,7 @@ final class ModelsTests: XCTestCase {
         XCTAssertThrowsError(try EASE.Config().applying(["maxItems": "many"]))
         let k = try ItemKNN.Config().applying(["similarity": "jaccard", "neighbours": "20"])
         XCTAssertEqual(k.similarity, "jaccard"); XCTAssertEqual(k.neighbours, 20)
-        XCTAssertThrowsError(try ModelRegistry.make("nosuchmodel"))
+        XCTAssertThrowsError(try ModelKinds.standard.make("nosuchmodel"))
     }
 
     func testTrainedModelRoundTripsThroughFiles() throws {
@@ -176,9 +176,9 @@ final class ModelsTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-model-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         for kind in ["pop", "newest", "itemknn", "ease"] {
-            let trained = try TrainedModel.fit(try ModelRegistry.make(kind), dataset: dataset)
+            let trained = try TrainedModel.fit(try ModelKinds.standard.make(kind), dataset: dataset)
             try trained.save(to: dir)
-            let loaded = try TrainedModel.load(from: dir)
+            let loaded = try TrainedModel.load(from: dir, kinds: ModelKinds.standard)
             XCTAssertEqual(loaded.manifest.kind, kind)
             XCTAssertEqual(loaded.itemIDs, trained.itemIDs)
             XCTAssertEqual(loaded.histories, trained.histories)
@@ -192,8 +192,13 @@ final class ModelsTests: XCTestCase {
             XCTAssertEqual(try loaded.resolveItem("matrix reloaded"), 2)
             XCTAssertThrowsError(try loaded.resolveItem("Matrix")) { e in XCTAssertTrue("\(e)".contains("2 titles")) }
         }
+        // A kind the application did not include is an error naming the file and the kinds it has.
+        XCTAssertThrowsError(try TrainedModel.load(from: dir, kinds: ModelKinds([Popularity.self, ItemKNN.self]))) { e in
+            XCTAssertTrue("\(e)".contains("manifest.json") && "\(e)".contains("unknown model 'ease'") && "\(e)".contains("itemknn, pop"), "\(e)")
+        }
+        XCTAssertNotNil(try TrainedModel.load(from: dir, kinds: ModelKinds([Popularity.self]).adding([EASE.self])))
         // A damaged file is a clear error, not a crash.
         try Data("{".utf8).write(to: dir.appendingPathComponent("manifest.json"))
-        XCTAssertThrowsError(try TrainedModel.load(from: dir)) { e in XCTAssertTrue("\(e)".contains("manifest")) }
+        XCTAssertThrowsError(try TrainedModel.load(from: dir, kinds: ModelKinds.standard)) { e in XCTAssertTrue("\(e)".contains("manifest")) }
     }
 }

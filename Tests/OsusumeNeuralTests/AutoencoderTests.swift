@@ -21,7 +21,7 @@ final class AutoencoderTests: XCTestCase {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-\(type(of: model).kind)-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try state.write(to: url)
-        let copy = try ModelRegistry.make(type(of: model).kind, configJSON: JSONEncoder().encode(model.configJSON))
+        let copy = try ModelKinds.all.make(type(of: model).kind, configJSON: JSONEncoder().encode(model.configJSON))
         try copy.restore(SafeTensors(contentsOf: url))
         XCTAssertEqual(copy.itemCount, model.itemCount, file: file, line: line)
         for c in data.cases.prefix(20) {
@@ -31,7 +31,6 @@ final class AutoencoderTests: XCTestCase {
     }
 
     func testDenseAutoencodersAndPureSVDBeatPopularityOnPlantedData() throws {
-        NeuralModels.register()
         let data = AutoencoderPlantedData()
         let pop = try ndcg(Popularity(config: .init()), data)
         var results: [String: Double] = [:]
@@ -44,7 +43,7 @@ final class AutoencoderTests: XCTestCase {
             ("multitaskdae", small),
         ]
         for (kind, settings) in models {
-            let model = try ModelRegistry.make(kind, settings: settings)
+            let model = try ModelKinds.all.make(kind, settings: settings)
             let v = try ndcg(model, data)
             results[kind] = v
             // A random in-cluster guess gets about 10/25 of HR@10; popularity gets ~0.
@@ -62,7 +61,7 @@ final class AutoencoderTests: XCTestCase {
     func testOutOfRangeNoiseSettingsAreRefusedByName() throws {
         let data = AutoencoderPlantedData(users: 50, seed: 9)
         for (kind, key) in [("multivae", "epsilonStd"), ("multitaskdae", "bottleneckNoise")] {
-            let model = try ModelRegistry.make(kind, settings: [key: "-1", "epochs": "1"])
+            let model = try ModelKinds.all.make(kind, settings: [key: "-1", "epochs": "1"])
             XCTAssertThrowsError(try model.fit(TrainingData(log: data.log))) { e in
                 XCTAssertTrue("\(e)".contains(key), "\(kind): \(e)")
             }
@@ -70,16 +69,15 @@ final class AutoencoderTests: XCTestCase {
     }
 
     func testMultVAEWithRecBolesBoundedLatentLearnsAndRoundTrips() throws {
-        NeuralModels.register()
         let data = AutoencoderPlantedData()
         let pop = try ndcg(Popularity(config: .init()), data)
         let base = ["hiddenDims": "64,16", "epochs": "40", "batchSize": "64", "learningRate": "0.003", "annealSteps": "500"]
-        let bounded = try ModelRegistry.make("multivae", settings: base.merging(["boundedLatent": "true", "epsilonStd": "0.01"]) { $1 })
+        let bounded = try ModelKinds.all.make("multivae", settings: base.merging(["boundedLatent": "true", "epsilonStd": "0.01"]) { $1 })
         let v = try ndcg(bounded, data)
         XCTAssertGreaterThan(v, pop + 0.1, "bounded multivae NDCG@10 \(v) vs popularity \(pop)")
         try assertRoundTrip(bounded, data)
         // The setting changes the model: same seed, other scores.
-        let plain = try ModelRegistry.make("multivae", settings: base.merging(["epsilonStd": "0.01"]) { $1 })
+        let plain = try ModelKinds.all.make("multivae", settings: base.merging(["epsilonStd": "0.01"]) { $1 })
         _ = try ndcg(plain, data)
         let q = ScoringQuery(history: data.cases[0].history)
         XCTAssertNotEqual(bounded.score(q), plain.score(q))

@@ -19,11 +19,10 @@ final class NeuMFTests: XCTestCase {
     }
 
     func testNeuMFBeatsPopularityAndFastScoringEqualsPairLogits() throws {
-        NeuralModels.register()
         let data = AutoencoderPlantedData()
         let training = TrainingData(log: data.log, seed: 3)
         let pop = try ndcg(Popularity(config: .init()), training, data.cases)
-        let model = try XCTUnwrap(try ModelRegistry.make("neumf", settings: small) as? NeuMF)
+        let model = try XCTUnwrap(try ModelKinds.all.make("neumf", settings: small) as? NeuMF)
         let v = try ndcg(model, training, data.cases)
         XCTAssertGreaterThan(v, pop + 0.1, "NeuMF NDCG@10 \(v) vs popularity \(pop)")
         XCTAssertFalse(model.canScoreNewUsers)
@@ -46,7 +45,6 @@ final class NeuMFTests: XCTestCase {
     }
 
     func testSideFeaturesTrainSaveAndReload() throws {
-        NeuralModels.register()
         let data = AutoencoderPlantedData(users: 240, clusters: 6, itemsPerCluster: 20)
         // Planted side information: each user's cluster as a feature, each item's cluster as a genre,
         // and a 3-dimensional vector per item from a file.
@@ -64,7 +62,7 @@ final class NeuMFTests: XCTestCase {
         try vectors.write(to: file, atomically: true, encoding: .utf8)
         let training = TrainingData(log: data.log, catalog: catalog, userFeatures: users, seed: 5)
         let pop = try ndcg(Popularity(config: .init()), training, data.cases)
-        let model = try XCTUnwrap(try ModelRegistry.make("neumf", settings: small.merging(["itemVectors": file.path]) { $1 }) as? NeuMF)
+        let model = try XCTUnwrap(try ModelKinds.all.make("neumf", settings: small.merging(["itemVectors": file.path]) { $1 }) as? NeuMF)
         let v = try ndcg(model, training, data.cases)
         XCTAssertGreaterThan(v, pop + 0.1, "NeuMF with features NDCG@10 \(v) vs popularity \(pop)")
         let state = try model.state()
@@ -75,7 +73,7 @@ final class NeuMFTests: XCTestCase {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("neumf-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try state.write(to: url)
-        let copy = try ModelRegistry.make("neumf", configJSON: JSONEncoder().encode(model.configJSON))
+        let copy = try ModelKinds.all.make("neumf", configJSON: JSONEncoder().encode(model.configJSON))
         try copy.restore(SafeTensors(contentsOf: url))
         for c in data.cases.prefix(10) {
             let q = ScoringQuery(user: c.user, history: c.history)
@@ -84,30 +82,28 @@ final class NeuMFTests: XCTestCase {
     }
 
     func testPretrainingThenJointTraining() throws {
-        NeuralModels.register()
         let data = AutoencoderPlantedData(users: 200)
         let training = TrainingData(log: data.log, seed: 9)
         let pop = try ndcg(Popularity(config: .init()), training, data.cases)
         // GMF alone and MLP alone for 12 epochs each, then one joint epoch from both.
-        let model = try ModelRegistry.make("neumf", settings: small.merging(["pretrainEpochs": "12", "epochs": "1"]) { $1 })
+        let model = try ModelKinds.all.make("neumf", settings: small.merging(["pretrainEpochs": "12", "epochs": "1"]) { $1 })
         let v = try ndcg(model, training, data.cases)
         XCTAssertGreaterThan(v, pop + 0.1, "pretrained NeuMF NDCG@10 \(v) vs popularity \(pop)")
     }
 
     func testBadItemVectorsAndHeldOutUsersAreRefusedClearly() throws {
-        NeuralModels.register()
         let data = AutoencoderPlantedData(users: 120)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("neumf-bad-\(UUID()).txt")
         defer { try? FileManager.default.removeItem(at: file) }
         try "i1 0.5 0.25\ni2 0.5\n".write(to: file, atomically: true, encoding: .utf8)
-        let model = try ModelRegistry.make("neumf", settings: small.merging(["itemVectors": file.path]) { $1 })
+        let model = try ModelKinds.all.make("neumf", settings: small.merging(["itemVectors": file.path]) { $1 })
         XCTAssertThrowsError(try model.fit(TrainingData(log: data.log))) { e in
             XCTAssertTrue("\(e)".contains("line 2") && "\(e)".contains("1 values where earlier lines have 2"), "\(e)")
         }
         let dataset = Dataset(name: "planted", format: "test", log: data.log)
         let split = try HeldOutUsersSplit(validationUsers: .users(10), testUsers: .users(10)).split(data.log)
         var o = EvaluationOptions(); o.showProgress = false
-        XCTAssertThrowsError(try Experiment.run(ModelRegistry.make("neumf", settings: small), dataset: dataset, split: split, options: o)) { e in
+        XCTAssertThrowsError(try Experiment.run(ModelKinds.all.make("neumf", settings: small), dataset: dataset, split: split, options: o)) { e in
             XCTAssertTrue("\(e)".contains("scores only users it was trained on"), "\(e)")
         }
     }

@@ -22,8 +22,7 @@ final class SequenceModelTests: XCTestCase {
     }
 
     func make(_ kind: String, _ settings: [String: String]) throws -> any Recommender {
-        NeuralModels.register()
-        return try ModelRegistry.make(kind, settings: Self.small.merging(settings) { $1 })
+        return try ModelKinds.all.make(kind, settings: Self.small.merging(settings) { $1 })
     }
 
     /// Scores of `model` and of a copy restored from its saved state must be identical.
@@ -31,7 +30,7 @@ final class SequenceModelTests: XCTestCase {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("seq-\(type(of: model).kind)-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try model.state().write(to: url)
-        let copy = try ModelRegistry.make(type(of: model).kind, configJSON: JSONEncoder().encode(model.configJSON))
+        let copy = try ModelKinds.all.make(type(of: model).kind, configJSON: JSONEncoder().encode(model.configJSON))
         try copy.restore(SafeTensors(contentsOf: url))
         XCTAssertEqual(copy.itemCount, model.itemCount, file: file, line: line)
         for c in data.cases.prefix(10) {
@@ -134,7 +133,6 @@ final class SequenceModelTests: XCTestCase {
     }
 
     func testWindowsCoverLongHistories() {
-        NeuralModels.register()
         let seq: [Int32] = Array(0..<25)
         // SASRec-style windows of 10 inputs + 1 target, sharing one item: every transition once.
         let w = SequenceWindows.make([seq], size: 11, step: 10, minimum: 2, allWindows: true).map(\.tokens)

@@ -1,7 +1,8 @@
 import XCTest
 import OsusumeCore
 import OsusumeData
-@testable import OsusumeModels
+import OsusumeModels
+@testable import OsusumeServe
 
 final class BlendTests: XCTestCase {
     func testBlendSpecParsesAndPrints() throws {

@@ -59,7 +59,7 @@ final class ExplanationTests: XCTestCase {
         let planted = PlantedClusters(clusters: 8, itemsPerCluster: 25, users: 600, seed: 7)
         let dataset = Dataset(name: "planted", format: "test", log: planted.log, catalog: planted.catalog)
         let models = try ["ease", "itemknn"].map { kind -> (String, TrainedModel) in
-            ("memory:\(kind)", try TrainedModel.fit(try ModelRegistry.make(kind, settings: kind == "ease" ? ["lambda": "50"] : [:]), dataset: dataset))
+            ("memory:\(kind)", try TrainedModel.fit(try ModelKinds.standard.make(kind, settings: kind == "ease" ? ["lambda": "50"] : [:]), dataset: dataset))
         }
         let set = try ModelSet(models: models)
         let service = RecommendationService(models: set)

@@ -46,7 +46,7 @@ enum Fixture {
         let d = dataset()
         return try kinds.map { kind in
             let settings: [String: String] = kind == "ease" ? ["lambda": "1"] : [:]
-            return ("memory:\(kind)", try TrainedModel.fit(try ModelRegistry.make(kind, settings: settings), dataset: d))
+            return ("memory:\(kind)", try TrainedModel.fit(try ModelKinds.standard.make(kind, settings: settings), dataset: d))
         }
     }
 

@@ -189,7 +189,7 @@ final class LiveLoopTests: XCTestCase {
         var paths: [String] = []
         for kind in kinds {
             let settings: [String: String] = kind == "ease" ? ["lambda": "1"] : [:]
-            let m = try TrainedModel.fit(try ModelRegistry.make(kind, settings: settings), dataset: try source.load().dataset)
+            let m = try TrainedModel.fit(try ModelKinds.standard.make(kind, settings: settings), dataset: try source.load().dataset)
             m.manifest.trainingSource = source
             let url = dir.appendingPathComponent("start/\(kind)")
             try m.save(to: url)
@@ -211,12 +211,12 @@ final class LiveLoopTests: XCTestCase {
     func testRetrainSwapsInABetterModelAndEveryServerFollows() async throws {
         for (name, store) in try await Fixture.stores() {
             let (v1, dir) = try await savedVersion(store: store)
-            let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0) }
+            let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0, kinds: ModelKinds.standard) }
             let a = RecommendationService(models: try load(v1), store: store)
             let b = RecommendationService(models: try load(v1), store: store)
             let liveA = LiveModels(service: a, store: store, load: load), liveB = LiveModels(service: b, store: store, load: load)
             for step in trendEvents() { _ = try await store.append(step) }
-            var options = RetrainOptions(versionsDirectory: dir.appendingPathComponent("versions"))
+            var options = RetrainOptions(versionsDirectory: dir.appendingPathComponent("versions"), kinds: ModelKinds.standard)
             options.settleSeconds = 0
             let opts = options
             let report = await liveA.retrain(using: { try await Retrainer.run(store: store, options: opts) }, log: { _ in })
@@ -248,7 +248,7 @@ final class LiveLoopTests: XCTestCase {
     func testRetrainKeepsTheCurrentModelWhenTheCandidateIsNotBetterAndWaitsForEnoughEvents() async throws {
         let store = try Fixture.temporaryStore()
         let (v1, dir) = try await savedVersion(store: store)
-        var options = RetrainOptions(versionsDirectory: dir.appendingPathComponent("versions"))
+        var options = RetrainOptions(versionsDirectory: dir.appendingPathComponent("versions"), kinds: ModelKinds.standard)
         options.settleSeconds = 0
         _ = try await store.append(trendEvents(users: 10)[0])
         let few = try await Retrainer.run(store: store, options: options)
@@ -267,7 +267,7 @@ final class LiveLoopTests: XCTestCase {
         let store = try Fixture.temporaryStore()
         let (v1, dir) = try await savedVersion(store: store)
         let versionsDir = dir.appendingPathComponent("versions")
-        var options = RetrainOptions(versionsDirectory: versionsDir)
+        var options = RetrainOptions(versionsDirectory: versionsDir, kinds: ModelKinds.standard)
         options.settleSeconds = 0; options.keepVersions = 1; options.minHoldoutUsers = 5
         options.margin = 1   // every candidate is taken: this test is about what is kept on disk
         var swapped: [RetrainReport] = []
@@ -290,7 +290,7 @@ final class LiveLoopTests: XCTestCase {
         let store = try Fixture.temporaryStore()
         let (v1, _) = try await savedVersion(store: store)
         let broken = try await store.registerVersion(paths: ["/nonexistent/osusume-model"], eventsThrough: 0, report: "")
-        let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0) }
+        let load: @Sendable (ModelVersion) throws -> ModelSet = { try ModelSet.load(version: $0, kinds: ModelKinds.standard) }
         let service = RecommendationService(models: try load(v1), store: store)
         let live = LiveModels(service: service, store: store, load: load)
         do { _ = try await live.rollback(to: broken.version); XCTFail("rolled back to a version without files") } catch {}

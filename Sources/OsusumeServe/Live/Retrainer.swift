@@ -22,7 +22,10 @@ public struct RetrainOptions: Sendable {
     /// Waited after reading the last committed id, so that transactions holding lower ids finish.
     public var settleSeconds = 1.0
 
-    public init(versionsDirectory: URL) { self.versionsDirectory = versionsDirectory }
+    /// The model kinds the versions may hold (to load the current ones and make candidates).
+    public var kinds: ModelKinds
+
+    public init(versionsDirectory: URL, kinds: ModelKinds) { self.versionsDirectory = versionsDirectory; self.kinds = kinds }
 }
 
 /// What a retrain did and why: written to the log, `/healthz`, `/metrics` and the version record.
@@ -56,7 +59,7 @@ public enum Retrainer {
         guard let current = try await store.currentVersion() else {
             throw OsusumeError.invalidArgument("retrain: the store has no current model version (start `serve` with --model once)")
         }
-        let models = try current.paths.map { try TrainedModel.load(from: URL(fileURLWithPath: $0)) }
+        let models = try current.paths.map { try TrainedModel.load(from: URL(fileURLWithPath: $0), kinds: options.kinds) }
         let names = servedNames(models)
         // A snapshot of the log: everything committed up to `last`.
         let last = try await store.maxID()
@@ -94,11 +97,9 @@ public enum Retrainer {
             }
             let (dataset, _) = try source.load(events: trainEvents, log: log)
             let configData = try JSONEncoder().encode(m.manifest.config)
-            let fresh = try ModelRegistry.make(m.manifest.kind, configJSON: configData)
+            let fresh = try options.kinds.make(m.manifest.kind, configJSON: configData)
             let t0 = Date()
-            let trained = try TrainedModel.fit(fresh, dataset: dataset)
-            trained.manifest.trainingSource = source
-            trained.manifest.eventsThrough = trainedThrough
+            let trained = try TrainedModel.fit(fresh, dataset: dataset, source: source, eventsThrough: trainedThrough)
             log(String(format: "retrain: fitted %@ on %d interactions in %.1fs", m.manifest.kind, dataset.log.count, Date().timeIntervalSince(t0)))
             candidates.append(trained)
         }
@@ -194,7 +195,7 @@ public enum Retrainer {
             guard !ext.history.isEmpty || u != nil, u != nil || m.model.canScoreNewUsers else { continue }
             var scores = [Float](repeating: 0, count: n)
             scores.withUnsafeMutableBufferPointer { served.scores(history: ext.history, userID: c.user, into: $0.baseAddress!, count: n) }
-            for i in history.union(ext.excluded) where Int(i) < scores.count { scores[Int(i)] = -.infinity }
+            TopK.exclude(history.union(ext.excluded), from: &scores)
             let ranked = TopK.select(scores, k: 10)
             total += CaseMetrics(ranked: ranked, targets: targets, ks: [10]).values[.ndcg]![0]
         }

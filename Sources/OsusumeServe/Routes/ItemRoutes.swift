@@ -11,7 +11,7 @@ extension ServeRoutes {
         /// Users with the item in their history (or the popularity model's score).
         var popularity: Float
     }
-    struct SimilarItems: Encodable {
+    struct SimilarResponse: Encodable {
         var item: ItemSummary
         var similar: [ItemSummary]
     }
@@ -39,7 +39,7 @@ extension ServeRoutes {
             let id = try context.parameters.require("id")
             let k = try request.intQuery("k", default: options.defaultK, range: 1...service.limits.maxK)
             let r = try service.similar(to: id, k: k)
-            return jsonResponse(SimilarItems(item: r.item, similar: r.similar))
+            return jsonResponse(SimilarResponse(item: r.item, similar: r.similar))
         }
     }
 }

@@ -1,9 +1,8 @@
 import Foundation
 import OsusumeCore
 
-// Declarative blending of several models' scores, the slot mix that fills a recommendation list
-// from several sources, and the cold-start policy that picks both from the history's length.
-// Pure functions over score vectors: serving composes them, tests pin them down.
+// Declarative blending of several models' scores (serving's own policy: the library's models
+// know nothing of it). Pure functions over score vectors: serving composes them, tests pin them down.
 
 /// How one model's scores are put on a common scale before weighting. Statistics are taken over
 /// the candidate items only (scores that are finite), so excluded items do not skew them.
@@ -128,140 +127,6 @@ public struct WeightedBlend: Codable, Sendable, Equatable, CustomStringConvertib
             FiniteStats.accumulateAffine(scores, multiplier: m, offset: -shift * m, into: out, count: count)
         }
         return multipliers
-    }
-}
-
-/// Where a recommended item came from.
-public enum Slot: String, Codable, Sendable, CaseIterable {
-    case personal, popular, new
-}
-
-/// How many items of each slot a list gets, e.g. 2 popular + 3 new + 5 personal. Items are
-/// deduplicated across slots: the personal slot is filled first (it is the most specific), then
-/// new, then popular, each skipping what is already taken. A slot that runs out of candidates
-/// leaves its places to the others (personal first). The list is ordered personal, new, popular,
-/// each in its source's rank order.
-public struct SlotMix: Codable, Sendable, Equatable, CustomStringConvertible {
-    public var counts: [Slot: Int]
-
-    public init(_ counts: [Slot: Int]) { self.counts = counts.filter { $0.value > 0 } }
-
-    public init(personal: Int = 0, popular: Int = 0, new: Int = 0) {
-        self.init([.personal: personal, .popular: popular, .new: new])
-    }
-
-    /// Parses `"personal:5,popular:2,new:3"` or `"2 popular + 3 new + 5 personal"`.
-    public init(spec: String) throws {
-        var counts: [Slot: Int] = [:]
-        let normalised = spec.replacingOccurrences(of: "+", with: ",")
-        for raw in normalised.split(separator: ",") {
-            let part = raw.trimmingCharacters(in: .whitespaces)
-            if part.isEmpty { continue }
-            let pieces = part.contains(":") ? part.split(separator: ":").map(String.init)
-                                             : part.split(separator: " ").map(String.init).reversed()
-            guard pieces.count == 2, let slot = Slot(rawValue: pieces[0].trimmingCharacters(in: .whitespaces).lowercased()),
-                  let n = Int(pieces[1].trimmingCharacters(in: .whitespaces)), n >= 0 else {
-                throw OsusumeError.invalidArgument("slot mix: expected 'personal:N,popular:N,new:N', got '\(part)'")
-            }
-            counts[slot, default: 0] += n
-        }
-        guard counts.values.contains(where: { $0 > 0 }) else {
-            throw OsusumeError.invalidArgument("slot mix: '\(spec)' gives no slot a place")
-        }
-        self.init(counts)
-    }
-
-    public var total: Int { counts.values.reduce(0, +) }
-
-    public var description: String {
-        Slot.allCases.compactMap { s in counts[s].map { "\(s.rawValue):\($0)" } }.joined(separator: ",")
-    }
-
-    /// The counts scaled to a list of `k` (largest remainders; ties to personal, new, popular).
-    public func scaled(to k: Int) -> [Slot: Int] {
-        let total = self.total
-        guard total > 0, k > 0 else { return [:] }
-        if total == k { return counts }
-        var out: [Slot: Int] = [:]
-        var remainders: [(Slot, Double)] = []
-        var used = 0
-        for s in Slot.allCases {
-            let exact = Double(counts[s] ?? 0) * Double(k) / Double(total)
-            out[s] = Int(exact.rounded(.down)); used += out[s]!
-            remainders.append((s, exact - exact.rounded(.down)))
-        }
-        for (s, _) in remainders.sorted(by: { $0.1 > $1.1 }).prefix(k - used) { out[s]! += 1 }
-        return out.filter { $0.value > 0 }
-    }
-
-    /// Fills a list of `k` from ranked candidates per slot (best first; they may overlap).
-    public func fill(k: Int, candidates: [Slot: [Int32]]) -> [(item: Int32, slot: Slot)] {
-        let want = scaled(to: k)
-        var taken = Set<Int32>()
-        var picked: [Slot: [Int32]] = [:]
-        var cursor: [Slot: Int] = [:]
-        let priority: [Slot] = [.personal, .new, .popular]
-        func take(_ slot: Slot, _ n: Int) -> Int {
-            guard n > 0, let list = candidates[slot] else { return 0 }
-            var got = 0, i = cursor[slot] ?? 0
-            while got < n && i < list.count {
-                if taken.insert(list[i]).inserted { picked[slot, default: []].append(list[i]); got += 1 }
-                i += 1
-            }
-            cursor[slot] = i
-            return got
-        }
-        var missing = 0
-        for s in priority { missing += (want[s] ?? 0) - take(s, want[s] ?? 0) }
-        // Places a slot could not fill go to the others, personal first.
-        for s in priority where missing > 0 { missing -= take(s, missing) }
-        return priority.flatMap { s in (picked[s] ?? []).map { ($0, s) } }
-    }
-}
-
-/// Which models and which slot mix serve a history, by its length: no history gets popular and
-/// new items; a short history leans on item-to-item and content models, which need little
-/// evidence; a longer one on the personal models.
-public struct ColdStartPolicy: Codable, Sendable, Equatable {
-    public enum Stage: String, Codable, Sendable {
-        /// No history: nothing personal to go on.
-        case none
-        /// A few items (fewer than `establishedAt`).
-        case few
-        /// Enough history for the personal models.
-        case established
-    }
-
-    /// History length from which the personal models lead.
-    public var establishedAt: Int = 5
-    public var emptyMix = SlotMix(personal: 0, popular: 6, new: 4)
-    public var fewBlend = WeightedBlend([.init(model: "itemknn", weight: 0.4), .init(model: "content", weight: 0.35),
-                                         .init(model: "ease", weight: 0.25)])
-    public var fewMix = SlotMix(personal: 8, popular: 1, new: 1)
-    public var establishedBlend = WeightedBlend([.init(model: "ease", weight: 0.6), .init(model: "itemknn", weight: 0.3),
-                                                 .init(model: "content", weight: 0.1)])
-    public var establishedMix = SlotMix(personal: 9, popular: 0, new: 1)
-
-    public init() {}
-
-    public func stage(forHistoryLength n: Int) -> Stage {
-        n <= 0 ? .none : (n < establishedAt ? .few : .established)
-    }
-
-    /// The blend (nil for no history) and the mix for a history of `length`, restricted to the
-    /// personal models `available`. When none of the stage's models is available, the available
-    /// ones are weighed equally.
-    public func plan(historyLength length: Int, available: [String]) -> (stage: Stage, blend: WeightedBlend?, mix: SlotMix) {
-        let stage = stage(forHistoryLength: length)
-        switch stage {
-        case .none:
-            return (stage, nil, emptyMix)
-        case .few, .established:
-            let preferred = stage == .few ? fewBlend : establishedBlend
-            let blend = preferred.restricted(to: Set(available))
-                ?? WeightedBlend(available.map { .init(model: $0, weight: 1 / Float(available.count)) }, normalisation: preferred.normalisation)
-            return (stage, available.isEmpty ? nil : blend, stage == .few ? fewMix : establishedMix)
-        }
     }
 }
 
