@@ -19,6 +19,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        // Request metrics (swift-metrics API, Prometheus exposition) and graceful shutdown.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // `swift package generate-documentation` (scripts/docs.sh).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -41,6 +47,10 @@ let package = Package(
         .target(name: "OsusumeServe", dependencies: [
             "OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeEval", "OsusumeStore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], resources: [.copy("Web")]),
         .executableTarget(name: "osusume", dependencies: [
             "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe",
@@ -60,6 +70,7 @@ let package = Package(
         .testTarget(name: "OsusumeServeTests", dependencies: [
             "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ],
     swiftLanguageModes: [.v5]

@@ -105,19 +105,22 @@ struct ServeCommand: ParsableCommand {
                        set.identities.map { "\($0.name) (\($0.source))" }.joined(separator: ", "),
                        set.itemCount, set.userIDs.count, Date().timeIntervalSince(start)))
         logLine("event store: \(eventStore.location); write and admin routes: \(options.apiKey == nil ? "disabled (no API key)" : "enabled")")
-        let follower = live.follow(every: followInterval, log: { logLine($0) })
-        var scheduler: Task<Void, Never>?
+        let interval = followInterval
+        var background = [BackgroundService(name: "model version follower") { live.follow(every: interval, log: { logLine($0) }) }]
         if let spec = retrain {
             let schedule = try RetrainSchedule(spec: spec)
             logLine("retraining by itself: \(schedule), versions in \(settings.versionsDirectory(store: storeURL))")
-            scheduler = live.schedule(schedule, run: runRetrain, log: { logLine($0) })
+            background.append(BackgroundService(name: "retrain scheduler") { live.schedule(schedule, run: runRetrain, log: { logLine($0) }) })
         }
-        logLine("listening on http://\(host):\(port)/  (SIGHUP or POST /v1/admin/reload reloads the models)")
-        let app = makeApplication(service: service, live: live, options: options, logLevel: global.quiet ? .error : .notice)
+        logLine("listening on http://\(host):\(port)/  (SIGHUP or POST /v1/admin/reload reloads the models; SIGTERM drains and stops)")
+        let quiet = global.quiet
+        let app = makeApplication(service: service, live: live, options: options, logLevel: quiet ? .error : .notice)
         let hangup = reloadOnSIGHUP(service)
-        try blocking { try await app.runService() }
-        hangup.cancel(); follower.cancel(); scheduler?.cancel()
+        try blocking { [background] in try await runServer(app, background: background, logLevel: quiet ? .error : .notice) }
+        hangup.cancel()
         RetrainProcess.stopAll()
+        try? blocking { await eventStore.close() }
+        logLine("stopped: requests in flight were answered, background work ended")
     }
 }
 

@@ -211,6 +211,22 @@ final class RouteTests: XCTestCase {
                 XCTAssertTrue(text.contains(#"osusume_http_requests_total{method="GET",route="/v1/items/{id}",status="404"} 1"#), text)
                 XCTAssertTrue(text.contains(#"osusume_http_request_duration_seconds_count{route="/v1/items/{id}"} 2"#), text)
                 XCTAssertTrue(text.contains(#"osusume_model_info{name="ease",kind="ease""#), text)
+                XCTAssertTrue(text.contains("# TYPE osusume_http_request_duration_seconds histogram"), text)
+                XCTAssertTrue(text.contains(#"osusume_http_request_duration_seconds_bucket{route="/v1/items/{id}",le="+Inf"} 2"#), text)
+                XCTAssertTrue(text.contains("osusume_model_reloads_total 0"), text)
+                // Every sample line is `name{labels} value` with a number for the value.
+                for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                    XCTAssertNotNil(Double(line.split(separator: " ").last ?? ""), String(line))
+                }
+            }
+            // After a reload the served models' series follow: the new set is listed, the
+            // reload is counted, and nothing of the old set lingers.
+            _ = try await s.service.reload()
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let text = String(buffer: r.body)
+                XCTAssertTrue(text.contains("osusume_model_reloads_total 1"), text)
+                XCTAssertTrue(text.contains(#"osusume_model_info{name="itemknn",kind="itemknn""#), text)
+                XCTAssertEqual(text.components(separatedBy: "osusume_model_info{").count - 1, 3, text)  // ease, itemknn, content
             }
             try await client.execute(uri: "/", method: .get) { r in
                 XCTAssertEqual(r.status, .ok)

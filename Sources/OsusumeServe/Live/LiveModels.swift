@@ -186,26 +186,21 @@ public final class LiveModels: @unchecked Sendable {
                       swaps: s.swaps, lastRetrain: s.lastRetrain, lastRetrainError: s.retrainError)
     }
 
-    /// Prometheus lines for the live loop.
-    public func metricsText() -> String {
+    /// Sets the live loop's gauges in `metrics` (read when `/metrics` is rendered).
+    public func updateMetrics(_ metrics: ServeMetrics) {
         let st = status
-        var out = ""
-        out += "# HELP osusume_model_version The model version being served.\n# TYPE osusume_model_version gauge\n"
-        out += "osusume_model_version \(st.version)\n"
-        out += "# HELP osusume_model_events_through Stored events up to this id are in the served models' training data.\n"
-        out += "# TYPE osusume_model_events_through gauge\nosusume_model_events_through \(st.eventsThrough)\n"
-        out += "# HELP osusume_retrains_total Retrains attempted since start.\n# TYPE osusume_retrains_total counter\n"
-        out += "osusume_retrains_total \(st.retrains)\n"
-        out += "# HELP osusume_retraining 1 while a retrain runs.\n# TYPE osusume_retraining gauge\nosusume_retraining \(st.retraining ? 1 : 0)\n"
+        metrics.set("osusume_model_version", Double(st.version), help: "The model version being served.")
+        metrics.set("osusume_model_events_through", Double(st.eventsThrough),
+                    help: "Stored events up to this id are in the served models' training data.")
+        metrics.setTotal("osusume_retrains_total", st.retrains, help: "Retrains attempted since start.")
+        metrics.set("osusume_retraining", st.retraining ? 1 : 0, help: "1 while a retrain runs.")
         if let r = st.lastRetrain {
-            out += "# HELP osusume_retrain_holdout_ndcg NDCG@10 on the last retrain's held-out events, by model and side.\n"
-            out += "# TYPE osusume_retrain_holdout_ndcg gauge\n"
-            for (name, v) in r.current.sorted(by: { $0.key < $1.key }) { out += "osusume_retrain_holdout_ndcg{model=\"\(name)\",side=\"current\"} \(v)\n" }
-            for (name, v) in r.candidate.sorted(by: { $0.key < $1.key }) { out += "osusume_retrain_holdout_ndcg{model=\"\(name)\",side=\"candidate\"} \(v)\n" }
-            out += "# HELP osusume_retrain_last_decision The last retrain's decision (value 1).\n# TYPE osusume_retrain_last_decision gauge\n"
-            out += "osusume_retrain_last_decision{decision=\"\(r.decision.rawValue)\"} 1\n"
+            let sides = r.current.sorted { $0.key < $1.key }.map { (labels: [("model", $0.key), ("side", "current")], value: $0.value) }
+                + r.candidate.sorted { $0.key < $1.key }.map { (labels: [("model", $0.key), ("side", "candidate")], value: $0.value) }
+            metrics.setFamily("osusume_retrain_holdout_ndcg", help: "NDCG@10 on the last retrain's held-out events, by model and side.", sides)
+            metrics.setFamily("osusume_retrain_last_decision", help: "The last retrain's decision (value 1).",
+                              [(labels: [("decision", r.decision.rawValue)], value: 1)])
         }
-        return out
     }
 }
 

@@ -26,8 +26,8 @@ extension ServeRoutes {
         }
         router.get("/metrics") { _, _ -> Response in
             let set = service.models
-            let text = metrics.render(models: set.identities, loadedAt: set.loadedAt, reloads: service.reloads,
-                                      extra: live?.metricsText() ?? "")
+            live?.updateMetrics(metrics)
+            let text = metrics.render(models: set.identities, loadedAt: set.loadedAt, reloads: service.reloads)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
