@@ -3,7 +3,8 @@
 # on 127.0.0.1, started here and stopped on exit, unless OSUSUME_TEST_POSTGRES_URL already names one.
 # Before the unit tests, a short round of crash trials (kill -9 during feedback writes and model
 # saves) runs on the debug binary; `scripts/crash-trials.sh --trials 50` is the long run. After
-# them, the browser test (scripts/browser-test.sh) drives the web page in headless Chromium.
+# them, the DocC documentation is built (scripts/docs.sh) and the browser test
+# (scripts/browser-test.sh) drives the web page in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -22,6 +23,8 @@ fi
 # XCTest only: the suite has no Swift Testing tests, and its empty summary would be the last line.
 swift test --disable-swift-testing "$@"
 if [ $# -eq 0 ]; then
+  # The DocC catalogs and their articles, warnings as errors (a renamed API breaks the build).
+  bash scripts/docs.sh
   # The web page in a real browser, for films and anime (skips with a message without Chromium).
   OSUSUME_BIN=.build/debug/osusume bash scripts/browser-test.sh
 fi

@@ -112,7 +112,11 @@ public final class RecommendationService: @unchecked Sendable {
     /// - Parameters:
     ///   - models: the first model set.
     ///   - loader: builds a fresh model set for `reload()` (nil: reload is unavailable).
+    ///   - policy: which models and which slot mix serve a history, by its length.
+    ///   - fixedMix: one slot mix for every request instead of the policy's.
+    ///   - limits: bounds on what one request may ask for.
     ///   - store: the event store whose events extend users' histories.
+    ///   - rule: what each event kind means (nil: the rule the models were trained with).
     public init(models: ModelSet, loader: (@Sendable () async throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
                 fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits(), store: (any EventStore)? = nil,
                 rule: EventRule? = nil) {
