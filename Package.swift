@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "osusume", targets: ["osusume"]),
-        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe"]),
+        .library(name: "Osusume", targets: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeAPI", "OsusumeServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,8 +44,10 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
+        // The HTTP API's request bodies, decoded without HTTP (shared by the routes and the fuzzer).
+        .target(name: "OsusumeAPI", dependencies: ["OsusumeData"]),
         .target(name: "OsusumeServe", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeEval", "OsusumeStore",
+            "OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeEval", "OsusumeStore", "OsusumeAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -57,7 +59,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer harnesses for every parser of outside input (scripts/fuzz.sh); a plain build replays inputs.
-        .executableTarget(name: "osusume-fuzz", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"],
+        .executableTarget(name: "osusume-fuzz", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeAPI"],
                           path: "Sources/osusume-fuzz"),
         .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
         .testTarget(name: "OsusumeTensorTests", dependencies: ["OsusumeTensor"],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside input with libFuzzer (address sanitizer on): the ten importers,
-# the CSV scanner, safetensors, model manifests and feedback events (Sources/osusume-fuzz).
+# the CSV scanner, safetensors, model manifests, feedback events and the HTTP API's request
+# bodies (Sources/osusume-fuzz).
 # Seed corpora come from the bundled data, ../shared/data when present and tests' fixtures.
 # Usage: scripts/fuzz.sh [SECONDS_PER_HARNESS (default 600)] [HARNESS …]
 # A crash stops that harness, is kept under out/fuzz/HARNESS/ and makes the script fail; fix it
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-600}"; shift || true
-ALL="csv-scanner movielens-csv movielens-dat movielens-100k sasrec recbole anime-csv anime-caserec anilist-json mal-xml csv safetensors manifest feedback"
+ALL="csv-scanner movielens-csv movielens-dat movielens-100k sasrec recbole anime-csv anime-caserec anilist-json mal-xml csv safetensors manifest feedback requests"
 HARNESSES="${*:-$ALL}"
 swift build --product osusume-fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >&2
 BIN=.build-fuzz/debug/osusume-fuzz
@@ -35,6 +36,9 @@ for h in $HARNESSES; do
     safetensors) for f in Tests/OsusumeTensorTests/Fixtures/*.safetensors; do [ -f "$f" ] && cp "$f" "out/fuzz/$h/corpus/"; done ;;
     manifest) [ -f models/quickstart-ease/manifest.json ] && cp models/quickstart-ease/manifest.json "out/fuzz/$h/corpus/" || printf '{"kind":"ease"}' > "out/fuzz/$h/corpus/m.seed" ;;
     feedback) printf '[{"user":"u1","item":"1","kind":"like","rating":4,"key":"k1"},{"user":"u2","item":"2","kind":"dislike"}]' > "out/fuzz/$h/corpus/events.seed" ;;
+    requests) printf '[{"user":"u1","item":1,"kind":"like","at":"2024-05-01T10:00:00Z","key":"k1"},{"user":2,"item":"2","kind":"rating","rating":4.5,"at":1714557600}]' > "out/fuzz/$h/corpus/batch.seed"
+              printf '{"history":[1,"Toy Story"],"user":"u1","k":10,"blend":"ease:0.6,content:0.4","mix":"2 popular + 8 personal","includeSeen":false}' > "out/fuzz/$h/corpus/recommend.seed"
+              printf '{"version":3}' > "out/fuzz/$h/corpus/rollback.seed" ;;
     *) echo "fuzz: unknown harness '$h' (one of: $ALL)" >&2; exit 2 ;;
   esac
   start=$(date +%s)

@@ -166,13 +166,26 @@ public struct SafeTensors {
                 throw bad("entry '\(name)' lacks dtype, shape or data_offsets")
             }
             guard let dtype = DType(rawValue: dt) else { throw bad("entry '\(name)' has unsupported dtype \(dt)") }
+            // Whole, non-negative and below 2^53 (what a JSON number holds exactly), so no
+            // conversion or product below can overflow into a wrong size.
+            func count(_ v: Any) -> Int? {
+                guard let d = (v as? NSNumber)?.doubleValue, d.isFinite, d >= 0, d < 9.0e15, d == d.rounded() else { return nil }
+                return Int(d)
+            }
             let shape = try shapeAny.map { (v: Any) -> Int in
-                guard let i = (v as? NSNumber)?.intValue, i >= 0 else { throw bad("entry '\(name)' has a bad shape") }
+                guard let i = count(v) else { throw bad("entry '\(name)' has a bad shape") }
                 return i
             }
-            guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue,
-                  b >= 0, e >= b, e <= body else { throw bad("entry '\(name)' has data_offsets outside the file") }
-            guard e - b == shape.reduce(1, *) * dtype.size else { throw bad("entry '\(name)': \(e - b) bytes for shape \(shape) of \(dt)") }
+            guard let b = count(offs[0]), let e = count(offs[1]), e >= b, e <= body else {
+                throw bad("entry '\(name)' has data_offsets outside the file")
+            }
+            var elements = 1
+            for d in shape {
+                let (p, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= body else { throw bad("entry '\(name)': shape \(shape) is larger than the file") }
+                elements = p
+            }
+            guard e - b == elements * dtype.size else { throw bad("entry '\(name)': \(e - b) bytes for shape \(shape) of \(dt)") }
             let start = data.startIndex + headerEnd + b
             tensors[name] = Entry(dtype: dtype, shape: shape, bytes: data.subdata(in: start ..< start + (e - b)))
         }

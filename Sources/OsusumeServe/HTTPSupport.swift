@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import OsusumeAPI
 import OsusumeCore
 import OsusumeStore
 
@@ -39,21 +40,12 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             }
         case let e as EventStoreUnavailable: return APIError(.serviceUnavailable, e.description, headers: [.retryAfter: "1"])
         case is DecodingError: return APIError(.badRequest, "malformed JSON: \(describe(error as! DecodingError))")
+        case let e as BadRequestBody: return APIError(.badRequest, e.message)
+        case let e as BatchTooLarge: return APIError(.contentTooLarge, e.description)
         case is NIOTooManyBytesError: return APIError(.contentTooLarge, "request body too large")
         case let e as HTTPError: return APIError(e.status, e.body ?? e.status.reasonPhrase.lowercased(), headers: e.headers)
         case let e as HTTPResponseError: return APIError(e.status, e.status.reasonPhrase.lowercased())
         default: return APIError(.internalServerError, "internal error")
-        }
-    }
-
-    private static func describe(_ e: DecodingError) -> String {
-        func path(_ c: [CodingKey]) -> String { c.isEmpty ? "" : " at " + c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
-        switch e {
-        case .dataCorrupted(let c): return "not valid JSON" + path(c.codingPath)
-        case .keyNotFound(let k, let c): return "missing field '\(k.stringValue)'" + path(c.codingPath)
-        case .typeMismatch(_, let c): return "wrong type" + path(c.codingPath) + (c.debugDescription.isEmpty ? "" : " (\(c.debugDescription))")
-        case .valueNotFound(_, let c): return "null value" + path(c.codingPath)
-        @unknown default: return "\(e)"
         }
     }
 }
@@ -173,15 +165,4 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     var diff = UInt8(a.count == b.count ? 0 : 1)
     for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
     return diff == 0
-}
-
-/// An item id given in JSON as a string or as a number.
-struct FlexibleID: Decodable {
-    var value: String
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { value = s; return }
-        if let i = try? c.decode(Int64.self) { value = String(i); return }
-        throw DecodingError.typeMismatch(String.self, .init(codingPath: decoder.codingPath, debugDescription: "expected an id or a title"))
-    }
 }

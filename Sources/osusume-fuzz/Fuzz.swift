@@ -1,10 +1,11 @@
 import Foundation
+import OsusumeAPI
 import OsusumeCore
 import OsusumeData
 import OsusumeModels
 
 // libFuzzer harnesses for the parsers that read outside input: every importer, the CSV scanner,
-// safetensors, model manifests and feedback events. Built with
+// safetensors, model manifests, feedback events and the HTTP API's request bodies. Built with
 // `-sanitize=fuzzer,address -DFUZZING` by scripts/fuzz.sh, libFuzzer drives
 // `LLVMFuzzerTestOneInput`; built plainly, `osusume-fuzz HARNESS FILE…` replays inputs (a crash
 // found by the fuzzer becomes a regression input under Tests/FuzzRegressions). A harness must
@@ -16,7 +17,7 @@ enum Harness: String, CaseIterable {
     case movielensCSV = "movielens-csv", movielensDat = "movielens-dat", movielens100k = "movielens-100k"
     case sasrec, recbole, animeCSV = "anime-csv", animeCaseRec = "anime-caserec"
     case anilistJSON = "anilist-json", malXML = "mal-xml", csv
-    case safetensors, manifest, feedback
+    case safetensors, manifest, feedback, requests
 
     /// A scratch folder per process: importers read files, so the input is written there.
     static let scratch: String = {
@@ -76,6 +77,12 @@ enum Harness: String, CaseIterable {
             case .feedback:
                 let events = try JSONDecoder().decode([FeedbackEvent].self, from: Data(input))
                 for e in events { try? e.validate() }
+            case .requests:
+                // The server decodes every request body with these types (OsusumeAPI).
+                let data = Data(input)
+                if let payload = try? JSONDecoder().decode(FeedbackPayload.self, from: data) { _ = try? payload.events(maxBatch: 1_000) }
+                _ = try? JSONDecoder().decode(RecommendationBody.self, from: data)
+                _ = try JSONDecoder().decode(RollbackBody.self, from: data)
             }
         } catch {}
     }

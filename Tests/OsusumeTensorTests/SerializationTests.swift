@@ -51,4 +51,26 @@ final class SerializationTests: XCTestCase {
         let back = try SafeTensors(contentsOf: url)
         XCTAssertEqual(try back.tensor("layer.weight").scalars, m.layer.weight.scalars)
     }
+
+    /// Headers that lie about sizes are errors, never a crash (the shape-product overflow was
+    /// found by the fuzzer; its input is in Tests/FuzzRegressions/safetensors).
+    func testMalformedHeadersAreErrors() throws {
+        func file(_ header: String, body: Int) -> Data {
+            var n = UInt64(header.utf8.count).littleEndian
+            return Data(bytes: &n, count: 8) + Data(header.utf8) + Data(count: body)
+        }
+        let cases: [(Data, String)] = [
+            (file(#"{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,16]}}"#, body: 16), "bad shape"),
+            (file(#"{"w":{"dtype":"F32","shape":[4000000000000000,4000000000000000],"data_offsets":[0,16]}}"#, body: 16), "larger than the file"),
+            (file(#"{"w":{"dtype":"F32","shape":[1e300],"data_offsets":[0,4]}}"#, body: 4), "bad shape"),
+            (file(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,4]}}"#, body: 8), "outside the file"),
+            (file(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,1e20]}}"#, body: 8), "outside the file"),
+            (file(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, body: 8), "8 bytes for shape [3]"),
+        ]
+        for (data, expected) in cases {
+            XCTAssertThrowsError(try SafeTensors(data: data, source: "x.safetensors")) { e in
+                XCTAssertTrue("\(e)".contains(expected), "\(e)")
+            }
+        }
+    }
 }

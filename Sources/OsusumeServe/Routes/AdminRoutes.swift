@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import OsusumeAPI
 import OsusumeCore
 import OsusumeStore
 
@@ -16,7 +17,6 @@ extension ServeRoutes {
         var current: Int64
         var versions: [ModelVersion]
     }
-    struct RollbackBody: Decodable { var version: Int64? }
     struct RolledBack: Encodable {
         var version: Int64
         var paths: [String]

@@ -1,18 +1,9 @@
 import Foundation
 import Hummingbird
+import OsusumeAPI
 
 /// `GET /v1/users/{id}/recommendations` and `POST /v1/recommendations`.
 extension ServeRoutes {
-    struct RecommendationBody: Decodable {
-        var history: [FlexibleID]?
-        /// A user whose history and stored events come before `history`.
-        var user: FlexibleID?
-        var k: Int?
-        var blend: String?
-        var mix: String?
-        var includeSeen: Bool?
-    }
-
     func addRecommendationRoutes(to router: Router<BasicRequestContext>) {
         router.get("/v1/users/:id/recommendations") { request, context -> Response in
             let id = try context.parameters.require("id")
