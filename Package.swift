@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, bottom to top: numeric backend (OsusumeCore) → tensor engine → data → models →
 // evaluation → serving, and the `osusume` command line on top.
 let blas: [Target.Dependency] = [
-    .target(name: "COpenBLAS", condition: .when(platforms: [.linux])),
+    .target(name: "COpenBLAS", condition: .when(platforms: [.linux]))
 ]
 
 let package = Package(
@@ -28,8 +28,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
-        .target(name: "OsusumeCore", dependencies: blas,
-                linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]),
+        .target(
+            name: "OsusumeCore", dependencies: blas,
+            linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]),
         // Vector kernels in C with per-function target attributes and run-time CPU dispatch.
         .target(name: "OsusumeKernels"),
         .target(name: "OsusumeTensor", dependencies: ["OsusumeCore", "OsusumeKernels"]),
@@ -39,41 +40,51 @@ let package = Package(
         // Neural models on the tensor engine (sequential, autoencoders, NeuMF).
         .target(name: "OsusumeNeural", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels"]),
         // The event store (feedback log and current-model pointer): SQLite embedded, PostgreSQL for a fleet.
-        .target(name: "OsusumeStore", dependencies: [
-            "OsusumeCore", "OsusumeData",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-        ]),
+        .target(
+            name: "OsusumeStore",
+            dependencies: [
+                "OsusumeCore", "OsusumeData",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
         // The HTTP API's request bodies, decoded without HTTP (shared by the routes and the fuzzer).
         .target(name: "OsusumeAPI", dependencies: ["OsusumeData"]),
-        .target(name: "OsusumeServe", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeEval", "OsusumeStore", "OsusumeAPI",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ], resources: [.copy("Web")]),
-        .executableTarget(name: "osusume", dependencies: [
-            "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "OsusumeServe",
+            dependencies: [
+                "OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeEval", "OsusumeStore", "OsusumeAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], resources: [.copy("Web")]),
+        .executableTarget(
+            name: "osusume",
+            dependencies: [
+                "OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels", "OsusumeNeural", "OsusumeEval", "OsusumeStore", "OsusumeServe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // libFuzzer harnesses for every parser of outside input (scripts/fuzz.sh); a plain build replays inputs.
-        .executableTarget(name: "osusume-fuzz", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeAPI"],
-                          path: "Sources/osusume-fuzz"),
+        .executableTarget(
+            name: "osusume-fuzz", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels", "OsusumeAPI"],
+            path: "Sources/osusume-fuzz"),
         .testTarget(name: "OsusumeCoreTests", dependencies: ["OsusumeCore"]),
-        .testTarget(name: "OsusumeTensorTests", dependencies: ["OsusumeTensor"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "OsusumeTensorTests", dependencies: ["OsusumeTensor"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "OsusumeDataTests", dependencies: ["OsusumeData"]),
         .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval"]),
         .testTarget(name: "OsusumeNeuralTests", dependencies: ["OsusumeNeural", "OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeTensor"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
         .testTarget(name: "OsusumeStoreTests", dependencies: ["OsusumeStore", "OsusumeData", "OsusumeCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "OsusumeServeTests", dependencies: [
-            "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .testTarget(
+            name: "OsusumeServeTests",
+            dependencies: [
+                "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

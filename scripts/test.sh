@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# Formatting is checked first: the configuration is .swift-format, `swift format -i -r Sources Tests Package.swift` applies it.
+swift format lint --strict -r Sources Tests Package.swift
 if [ -z "${OSUSUME_TEST_POSTGRES_URL:-}" ]; then
   pgdir=$(mktemp -d)
   trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT

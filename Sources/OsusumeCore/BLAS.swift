@@ -14,32 +14,39 @@ public enum Transpose: Sendable {
 
 public enum BLAS {
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major. `lda`, `ldb`, `ldc` are row strides.
-    public static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func sgemm(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             // BLAS leaves C untouched for k == 0 only when beta == 1; make beta explicit.
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+            a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// y = alpha · op(A) · x + beta · y with A an m×n row-major matrix.
-    public static func sgemv(_ trans: Transpose, m: Int, n: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
-                             beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+    public static func sgemv(
+        _ trans: Transpose, m: Int, n: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
         if m == 0 || n == 0 { return }
         cblas_sgemv(CblasRowMajor, trans.cblas, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 
     /// C (n×n, upper triangle, row-major) = alpha · Aᵀ·A + beta · C for A k×n row-major. The
     /// lower triangle of C is left as it was.
-    public static func ssyrkUpperTransposed(n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>,
-                                           c: UnsafeMutablePointer<Float>, beta: Float) {
+    public static func ssyrkUpperTransposed(
+        n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, beta: Float
+    ) {
         if n == 0 || k == 0 { return }
         #if canImport(Accelerate)
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(n), beta, c, Int32(n))
@@ -85,9 +92,10 @@ public enum BLASKernels {
     public static func betterCoreType(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         #if os(Linux)
         guard environment["OPENBLAS_CORETYPE"] == nil, let name = coreName?.lowercased(),
-              ["prescott", "katmai", "coppermine", "northwood", "banias", "core2", "penryn", "dunnington"].contains(name),
-              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+            ["prescott", "katmai", "coppermine", "northwood", "banias", "core2", "penryn", "dunnington"].contains(name),
+            let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return nil }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
@@ -122,9 +130,9 @@ public enum LAPACK {
         let tile = 64
         for i0 in stride(from: 0, to: n, by: tile) {
             for j0 in stride(from: i0, to: n, by: tile) {
-                for i in i0 ..< min(i0 + tile, n) {
+                for i in i0..<min(i0 + tile, n) {
                     let row = a + i * n
-                    for j in max(j0, i + 1) ..< max(max(j0, i + 1), min(j0 + tile, n)) { (a + j * n)[i] = row[j] }
+                    for j in max(j0, i + 1)..<max(max(j0, i + 1), min(j0 + tile, n)) { (a + j * n)[i] = row[j] }
                 }
             }
         }

@@ -150,7 +150,7 @@ public struct SafeTensors {
         let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard n <= UInt64(data.count - 8), n < 100_000_000 else { throw bad("header length \(n) exceeds the file") }
         let headerEnd = 8 + Int(n)
-        let headerData = data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd)
+        let headerData = data.subdata(in: data.startIndex + 8..<data.startIndex + headerEnd)
         guard let obj = try? JSONSerialization.jsonObject(with: headerData), let header = obj as? [String: Any] else {
             throw bad("header is not a JSON object")
         }
@@ -162,7 +162,8 @@ public struct SafeTensors {
                 continue
             }
             guard let d = value as? [String: Any], let dt = d["dtype"] as? String,
-                  let shapeAny = d["shape"] as? [Any], let offs = d["data_offsets"] as? [Any], offs.count == 2 else {
+                let shapeAny = d["shape"] as? [Any], let offs = d["data_offsets"] as? [Any], offs.count == 2
+            else {
                 throw bad("entry '\(name)' lacks dtype, shape or data_offsets")
             }
             guard let dtype = DType(rawValue: dt) else { throw bad("entry '\(name)' has unsupported dtype \(dt)") }
@@ -187,7 +188,7 @@ public struct SafeTensors {
             }
             guard e - b == elements * dtype.size else { throw bad("entry '\(name)': \(e - b) bytes for shape \(shape) of \(dt)") }
             let start = data.startIndex + headerEnd + b
-            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: data.subdata(in: start ..< start + (e - b)))
+            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: data.subdata(in: start..<start + (e - b)))
         }
     }
 

@@ -16,8 +16,10 @@ public enum Threads {
     /// Runs `body(chunkIndex, range)` over `0..<n` split into at most `count` contiguous chunks
     /// (or `chunks` if given). Chunking depends only on n and the chunk count, so results that
     /// are combined per chunk are reproducible for a given thread count.
-    public static func parallelFor(_ n: Int, chunks: Int? = nil, minChunk: Int = 1,
-                                   _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+    public static func parallelFor(
+        _ n: Int, chunks: Int? = nil, minChunk: Int = 1,
+        _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
+    ) {
         if n <= 0 { return }
         let want = chunks ?? count
         let c = max(1, min(want, (n + minChunk - 1) / max(1, minChunk)))

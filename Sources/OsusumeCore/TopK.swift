@@ -30,7 +30,7 @@ public enum TopK {
         var floor = -Float.infinity
         for i in 0..<scores.count {
             let s = scores[i]
-            if !(s > -Float.infinity) || s < floor { continue }  // excludes -inf and NaN
+            if !(s > -Float.infinity) || s < floor { continue } // excludes -inf and NaN
             let idx = Int32(i)
             if heapS.count < k {
                 heapS.append(s); heapI.append(idx)
@@ -39,7 +39,9 @@ public enum TopK {
                     let p = (c - 1) / 2
                     if worse(heapS[c], heapI[c], heapS[p], heapI[p]) {
                         heapS.swapAt(c, p); heapI.swapAt(c, p); c = p
-                    } else { break }
+                    } else {
+                        break
+                    }
                 }
             } else if worse(heapS[0], heapI[0], s, idx) {
                 heapS[0] = s; heapI[0] = idx

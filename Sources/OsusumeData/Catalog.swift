@@ -15,8 +15,10 @@ public struct CatalogItem: Sendable, Equatable, Codable {
     /// Release or first-seen time in seconds since 1970, when known (for the Newest model).
     public var releasedAt: Int64?
 
-    public init(id: String, title: String = "", genres: [String] = [], year: Int? = nil, tags: [String] = [],
-                type: String? = nil, episodes: Int? = nil, imageURL: String? = nil, links: [String: String] = [:], releasedAt: Int64? = nil) {
+    public init(
+        id: String, title: String = "", genres: [String] = [], year: Int? = nil, tags: [String] = [],
+        type: String? = nil, episodes: Int? = nil, imageURL: String? = nil, links: [String: String] = [:], releasedAt: Int64? = nil
+    ) {
         self.id = id; self.title = title; self.genres = genres; self.year = year; self.tags = tags
         self.type = type; self.episodes = episodes; self.imageURL = imageURL; self.links = links; self.releasedAt = releasedAt
     }
@@ -56,8 +58,10 @@ public struct Dataset: Sendable {
     /// Malformed lines a lenient read left out, by kind (empty for a strict read).
     public var skippedLines: [SkippedLines.Kind] = []
 
-    public init(name: String, format: String, log: InteractionLog, catalog: Catalog = Catalog(),
-                userFeatures: [String: [String: String]] = [:]) {
+    public init(
+        name: String, format: String, log: InteractionLog, catalog: Catalog = Catalog(),
+        userFeatures: [String: [String: String]] = [:]
+    ) {
         self.name = name; self.format = format; self.log = log; self.catalog = catalog; self.userFeatures = userFeatures
     }
 }

@@ -60,7 +60,8 @@ public enum DataDate {
             return false
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
         var hour = 0, minute = 0, second = 0, offset = 0
         if p < b.count, b[p] == UInt8(ascii: "T") || b[p] == UInt8(ascii: " ") {
             p += 1

@@ -77,8 +77,9 @@ public struct InteractionLog: Sendable {
         case .ones:
             return CSRMatrix(rows: userCount, cols: itemCount, rowIndices: users, colIndices: items, values: nil)
         case .ratings:
-            return CSRMatrix(rows: userCount, cols: itemCount, rowIndices: users, colIndices: items,
-                             values: ratings.map { $0.isNaN ? 1 : $0 })
+            return CSRMatrix(
+                rows: userCount, cols: itemCount, rowIndices: users, colIndices: items,
+                values: ratings.map { $0.isNaN ? 1 : $0 })
         }
     }
 }
@@ -99,8 +100,9 @@ public struct CSRMatrix: Sendable {
     }
 
     public init(rows: Int, cols: Int, entries: [(Int32, Int32, Float)]) {
-        self.init(rows: rows, cols: cols, rowIndices: entries.map(\.0), colIndices: entries.map(\.1),
-                  values: entries.map(\.2))
+        self.init(
+            rows: rows, cols: cols, rowIndices: entries.map(\.0), colIndices: entries.map(\.1),
+            values: entries.map(\.2))
     }
 
     /// Builds from coordinate lists (`values` nil means all ones). Two stable counting sorts,
@@ -113,13 +115,13 @@ public struct CSRMatrix: Sendable {
         var colStart = [Int](repeating: 0, count: cols + 1)
         for c in cIdx { colStart[Int(c) + 1] += 1 }
         for c in 0..<cols { colStart[c + 1] += colStart[c] }
-        var byCol = [Int32](repeating: 0, count: nnz)   // entry indices ordered by column, stable
+        var byCol = [Int32](repeating: 0, count: nnz) // entry indices ordered by column, stable
         for (e, c) in cIdx.enumerated() { byCol[colStart[Int(c)]] = Int32(e); colStart[Int(c)] += 1 }
         var rowStart = [Int](repeating: 0, count: rows + 1)
         for r in rowIndices { rowStart[Int(r) + 1] += 1 }
         for r in 0..<rows { rowStart[r + 1] += rowStart[r] }
         var next = rowStart
-        var ordered = [Int32](repeating: 0, count: nnz)  // entry indices by row, then column, stable
+        var ordered = [Int32](repeating: 0, count: nnz) // entry indices by row, then column, stable
         for e in byCol { let r = Int(rowIndices[Int(e)]); ordered[next[r]] = e; next[r] += 1 }
         var outPtr = [Int](repeating: 0, count: rows + 1)
         var outCols = [Int32](repeating: 0, count: nnz)
@@ -127,7 +129,7 @@ public struct CSRMatrix: Sendable {
         var w = 0
         for r in 0..<rows {
             let rowBegin = w
-            for p in rowStart[r] ..< rowStart[r + 1] {
+            for p in rowStart[r]..<rowStart[r + 1] {
                 let e = Int(ordered[p]), c = cIdx[e]
                 if w > rowBegin && outCols[w - 1] == c {
                     if let vals { outVals[w - 1] = vals[e] }
@@ -145,8 +147,8 @@ public struct CSRMatrix: Sendable {
 
     public var nonZeros: Int { colIndices.count }
 
-    public func row(_ r: Int) -> ArraySlice<Int32> { colIndices[rowPointers[r] ..< rowPointers[r + 1]] }
-    public func rowValues(_ r: Int) -> ArraySlice<Float> { values[rowPointers[r] ..< rowPointers[r + 1]] }
+    public func row(_ r: Int) -> ArraySlice<Int32> { colIndices[rowPointers[r]..<rowPointers[r + 1]] }
+    public func rowValues(_ r: Int) -> ArraySlice<Float> { values[rowPointers[r]..<rowPointers[r + 1]] }
 
     /// The transpose (items × users).
     public func transposed() -> CSRMatrix {
@@ -157,7 +159,7 @@ public struct CSRMatrix: Sendable {
         var tCols = [Int32](repeating: 0, count: nonZeros)
         var tVals = [Float](repeating: 0, count: nonZeros)
         for r in 0..<rows {
-            for p in rowPointers[r] ..< rowPointers[r + 1] {
+            for p in rowPointers[r]..<rowPointers[r + 1] {
                 let c = Int(colIndices[p]); let q = next[c]; next[c] += 1
                 tCols[q] = Int32(r); tVals[q] = values[p]
             }

@@ -198,10 +198,11 @@ public struct RankingEvaluator {
         if !zeroHistory.isEmpty {
             groups.insert(ActivityGroupReport(group: "0", users: zeroHistory.count, metrics: subset(average(zeroHistory), ReportedMetrics.byActivity.prefix(2))), at: 0)
         }
-        return EvaluationReport(evaluationProtocol: options.evaluationProtocol.description,
-                                protocolExplanation: options.evaluationProtocol.explanation,
-                                cases: cases.count, ks: ks, metrics: metrics, groups: groups,
-                                seconds: Date().timeIntervalSince(start))
+        return EvaluationReport(
+            evaluationProtocol: options.evaluationProtocol.description,
+            protocolExplanation: options.evaluationProtocol.explanation,
+            cases: cases.count, ks: ks, metrics: metrics, groups: groups,
+            seconds: Date().timeIntervalSince(start))
     }
 }
 
@@ -220,14 +221,19 @@ struct NegativeSampler: Sendable {
             var s = 0.0
             for v in popularity { s += Double(v); c.append(s) }
             cumulative = c
-        } else { cumulative = [] }
+        } else {
+            cumulative = []
+        }
     }
 
     func rank(row: UnsafeMutablePointer<Float>, case c: EvalCase, caseIndex: Int, seed: UInt64, k: Int) -> [Int32] {
         var rng = SeededRandom(seed: seed &+ UInt64(caseIndex) &* 0x9E37_79B9_7F4A_7C15)
         var excluded = Set(c.history); excluded.formUnion(c.targets)
         let n: Int
-        switch proto { case .uniform(let x), .popular(let x): n = x; case .full: n = 0 }
+        switch proto {
+        case .uniform(let x), .popular(let x): n = x;
+        case .full: n = 0
+        }
         var negatives = [Int32](); negatives.reserveCapacity(n)
         var chosen = Set<Int32>()
         let total = cumulative.last ?? 0
@@ -261,4 +267,3 @@ struct NegativeSampler: Sendable {
         return Array(candidates.prefix(k))
     }
 }
-

@@ -21,14 +21,18 @@ public enum Experiment {
     /// Models that stop early receive a validation callback (NDCG@10 on `split.validation`,
     /// full ranking) through `TrainingData.validate`. With `alreadyFitted` the model (loaded
     /// from a save of the same split's fit; the caller checks that) is only evaluated.
-    public static func run(_ model: any Recommender, dataset: Dataset, split: SplitResult,
-                           options: EvaluationOptions, seed: UInt64 = 42,
-                           checkpointDirectory: URL? = nil, alreadyFitted: Bool = false) throws -> ExperimentResult {
+    public static func run(
+        _ model: any Recommender, dataset: Dataset, split: SplitResult,
+        options: EvaluationOptions, seed: UInt64 = 42,
+        checkpointDirectory: URL? = nil, alreadyFitted: Bool = false
+    ) throws -> ExperimentResult {
         if !model.canScoreNewUsers {
             let counts = split.train.userCounts()
             let unseen = (split.test + split.validation).filter { Int($0.user) >= counts.count || counts[Int($0.user)] == 0 }.count
             if unseen > 0 {
-                throw OsusumeError.invalidArgument("\(type(of: model).kind) scores only users it was trained on (one learned vector per user, no fold-in), but \(unseen) evaluation users have no training interactions in this split; use leave-one-out or a temporal split, or a fold-in model (ease, multvae, sasrec)")
+                throw OsusumeError.invalidArgument(
+                    "\(type(of: model).kind) scores only users it was trained on (one learned vector per user, no fold-in), but \(unseen) evaluation users have no training interactions in this split; use leave-one-out or a temporal split, or a fold-in model (ease, multvae, sasrec)"
+                )
             }
         }
         let evaluator = RankingEvaluator(trainingLog: split.train, options: options)
@@ -41,9 +45,11 @@ public enum Experiment {
         let training = TrainingData(
             log: split.train, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
             validation: validation,
-            validate: validation.isEmpty ? nil : { m in
-                (try? validator.evaluate(m, cases: validation))?.metrics["NDCG@10"] ?? 0
-            },
+            validate: validation.isEmpty
+                ? nil
+                : { m in
+                    (try? validator.evaluate(m, cases: validation))?.metrics["NDCG@10"] ?? 0
+                },
             checkpointDirectory: checkpointDirectory, seed: seed)
         let t0 = Date(), c0 = processCPUSeconds()
         if !alreadyFitted { try model.fit(training) }
@@ -53,7 +59,8 @@ public enum Experiment {
         if let predictor = model as? any RatingPredictor, predictor.predictsRatings {
             ratings = RatingEvaluator.evaluate(predictor, trainingLog: split.train, cases: split.test)
         }
-        return ExperimentResult(model: model, report: report, fitSeconds: fitSeconds,
-                                fitCPUSeconds: c1 - c0, evaluateCPUSeconds: processCPUSeconds() - c1, ratings: ratings)
+        return ExperimentResult(
+            model: model, report: report, fitSeconds: fitSeconds,
+            fitCPUSeconds: c1 - c0, evaluateCPUSeconds: processCPUSeconds() - c1, ratings: ratings)
     }
 }

@@ -30,20 +30,20 @@ public struct HTMLReport {
         guard let first = entries.first else { return "<!doctype html><p>No results.</p>" }
         let ks = first.report.ks
         var html = """
-        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(esc(title))</title>
-        <style>
-        body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1000px;color:#222;padding:0 1rem}
-        h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-        .proto{background:#f6f8fa;border-left:4px solid #4e79a7;padding:.6rem 1rem;margin:1rem 0}
-        .sampled{border-left-color:#e15759;background:#fdf0f0}
-        table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0;font-size:.85rem} .wrap{overflow-x:auto}
-        th,td{padding:.3rem .45rem;text-align:right;border-bottom:1px solid #eee} th:first-child,td:first-child{text-align:left}
-        td.best{font-weight:700} .charts{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0}
-        figcaption{font-size:.85rem;color:#555;text-align:center} .legend span{display:inline-block;margin-right:1rem}
-        .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
-        </style></head><body>
-        <h1>\(esc(title))</h1>
-        """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(esc(title))</title>
+            <style>
+            body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1000px;color:#222;padding:0 1rem}
+            h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+            .proto{background:#f6f8fa;border-left:4px solid #4e79a7;padding:.6rem 1rem;margin:1rem 0}
+            .sampled{border-left-color:#e15759;background:#fdf0f0}
+            table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0;font-size:.85rem} .wrap{overflow-x:auto}
+            th,td{padding:.3rem .45rem;text-align:right;border-bottom:1px solid #eee} th:first-child,td:first-child{text-align:left}
+            td.best{font-weight:700} .charts{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0}
+            figcaption{font-size:.85rem;color:#555;text-align:center} .legend span{display:inline-block;margin-right:1rem}
+            .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
+            </style></head><body>
+            <h1>\(esc(title))</h1>
+            """
         html += "<div class=\"proto\(first.report.evaluationProtocol == "full" ? "" : " sampled")\"><b>Protocol:</b> \(esc(first.report.protocolExplanation)); \(first.report.cases) test users.<br>"
         html += context.map(esc).joined(separator: "<br>") + "</div>"
         html += "<div class=\"legend\">" + entries.enumerated().map { "<span><i style=\"background:\(Self.palette[$0.offset % 8])\"></i>\(esc($0.element.name))</span>" }.joined() + "</div>"
@@ -71,8 +71,10 @@ public struct HTMLReport {
         let groups = first.report.groups.map(\.group)
         if !groups.isEmpty, let k = ks.first {
             html += "<h2>By user activity (history length)</h2><div class=\"charts\">"
-            html += barChart(caption: "NDCG@\(k) by history length (users per group: " + first.report.groups.map { "\($0.group): \($0.users)" }.joined(separator: ", ") + ")",
-                             groups: groups, width: 900) { e, gi in
+            html += barChart(
+                caption: "NDCG@\(k) by history length (users per group: " + first.report.groups.map { "\($0.group): \($0.users)" }.joined(separator: ", ") + ")",
+                groups: groups, width: 900
+            ) { e, gi in
                 e.report.groups.first { $0.group == groups[gi] }?.metrics["NDCG@\(k)"] ?? 0
             }
             html += "</div>"
@@ -98,13 +100,15 @@ public struct HTMLReport {
         var svg = "<figure><svg width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\">"
         for t in 0...4 {
             let v = maxV * Double(t) / 4, y = top + plotH - plotH * Double(t) / 4
-            svg += "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#eee\"/><text x=\"\(left - 4)\" y=\"\(y + 4)\" font-size=\"10\" text-anchor=\"end\" fill=\"#666\">\(String(format: "%.3f", v))</text>"
+            svg +=
+                "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#eee\"/><text x=\"\(left - 4)\" y=\"\(y + 4)\" font-size=\"10\" text-anchor=\"end\" fill=\"#666\">\(String(format: "%.3f", v))</text>"
         }
         for (gi, g) in groups.enumerated() {
             let gx = left + Double(gi) * groupW + groupW * 0.1
             for (ei, e) in entries.enumerated() {
                 let v = value(e, gi), h = plotH * v / maxV
-                svg += "<rect x=\"\(gx + Double(ei) * barW)\" y=\"\(top + plotH - h)\" width=\"\(barW - 1)\" height=\"\(h)\" fill=\"\(Self.palette[ei % 8])\"><title>\(esc(e.name)) \(esc(g)): \(String(format: "%.4f", v))</title></rect>"
+                svg +=
+                    "<rect x=\"\(gx + Double(ei) * barW)\" y=\"\(top + plotH - h)\" width=\"\(barW - 1)\" height=\"\(h)\" fill=\"\(Self.palette[ei % 8])\"><title>\(esc(e.name)) \(esc(g)): \(String(format: "%.4f", v))</title></rect>"
             }
             svg += "<text x=\"\(left + Double(gi) * groupW + groupW / 2)\" y=\"\(height - 10)\" font-size=\"11\" text-anchor=\"middle\">\(esc(g))</text>"
         }
@@ -123,9 +127,11 @@ public struct HTMLReport {
         var svg = "<figure><svg width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\">"
         for t in 0...4 {
             let v = yMin + (yMax - yMin) * Double(t) / 4
-            svg += "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(sy(v))\" y2=\"\(sy(v))\" stroke=\"#eee\"/><text x=\"\(left - 4)\" y=\"\(sy(v) + 4)\" font-size=\"10\" text-anchor=\"end\" fill=\"#666\">\(String(format: "%.3f", v))</text>"
+            svg +=
+                "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(sy(v))\" y2=\"\(sy(v))\" stroke=\"#eee\"/><text x=\"\(left - 4)\" y=\"\(sy(v) + 4)\" font-size=\"10\" text-anchor=\"end\" fill=\"#666\">\(String(format: "%.3f", v))</text>"
         }
-        svg += "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"10\" fill=\"#666\">epoch \(Int(xMin))</text><text x=\"\(width - 10)\" y=\"\(height - 8)\" font-size=\"10\" fill=\"#666\" text-anchor=\"end\">\(Int(xMax))</text>"
+        svg +=
+            "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"10\" fill=\"#666\">epoch \(Int(xMin))</text><text x=\"\(width - 10)\" y=\"\(height - 8)\" font-size=\"10\" fill=\"#666\" text-anchor=\"end\">\(Int(xMax))</text>"
         for (ei, s) in series where !s.isEmpty {
             let path = s.map { String(format: "%.1f,%.1f", sx($0.0), sy($0.1)) }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(Self.palette[ei % 8])\" stroke-width=\"2\" points=\"\(path)\"/>"

@@ -122,7 +122,9 @@ public final class ContentBased: ExplainableRecommender, @unchecked Sendable {
         touched.sort()
         let inv = 1 / Float(used)
         var norm: Float = 0
-        let values = touched.map { f -> Float in let m = dense[Int(f)] * inv; norm += m * m; return m }
+        let values = touched.map { f -> Float in
+            let m = dense[Int(f)] * inv; norm += m * m; return m
+        }
         return (touched, values, used, norm.squareRoot())
     }
 
@@ -149,8 +151,7 @@ public final class ContentBased: ExplainableRecommender, @unchecked Sendable {
         var dot: Float = 0
         // Rows are sorted by feature, so a merge walk finds the shared ones.
         while i < iEnd && j < jEnd {
-            if rowFeature[i] == rowFeature[j] { dot += rowWeight[i] * rowWeight[j]; i += 1; j += 1 }
-            else if rowFeature[i] < rowFeature[j] { i += 1 } else { j += 1 }
+            if rowFeature[i] == rowFeature[j] { dot += rowWeight[i] * rowWeight[j]; i += 1; j += 1 } else if rowFeature[i] < rowFeature[j] { i += 1 } else { j += 1 }
         }
         return dot
     }

@@ -76,8 +76,9 @@ public final class EASE: ExplainableRecommender {
         // K = XXᵀ (u×u).
         dense.withUnsafeBufferPointer { dp in
             k.withUnsafeMutableBufferPointer { kp in
-                BLAS.sgemm(.none, .transpose, m: u, n: u, k: n, a: dp.baseAddress!, lda: n, b: dp.baseAddress!, ldb: n,
-                           c: kp.baseAddress!, ldc: u)
+                BLAS.sgemm(
+                    .none, .transpose, m: u, n: u, k: n, a: dp.baseAddress!, lda: n, b: dp.baseAddress!, ldb: n,
+                    c: kp.baseAddress!, ldc: u)
             }
         }
         let lambda = Float(config.lambda)
@@ -89,14 +90,16 @@ public final class EASE: ExplainableRecommender {
         dense.withUnsafeBufferPointer { dp in
             k.withUnsafeBufferPointer { kp in
                 t.withUnsafeMutableBufferPointer { tp in
-                    BLAS.sgemm(.none, .none, m: u, n: n, k: u, a: kp.baseAddress!, lda: u, b: dp.baseAddress!, ldb: n,
-                               c: tp.baseAddress!, ldc: n)
+                    BLAS.sgemm(
+                        .none, .none, m: u, n: n, k: u, a: kp.baseAddress!, lda: u, b: dp.baseAddress!, ldb: n,
+                        c: tp.baseAddress!, ldc: n)
                 }
             }
             t.withUnsafeBufferPointer { tp in
                 s.withUnsafeMutableBufferPointer { sp in
-                    BLAS.sgemm(.transpose, .none, m: n, n: n, k: u, a: dp.baseAddress!, lda: n, b: tp.baseAddress!, ldb: n,
-                               c: sp.baseAddress!, ldc: n)
+                    BLAS.sgemm(
+                        .transpose, .none, m: n, n: n, k: u, a: dp.baseAddress!, lda: n, b: tp.baseAddress!, ldb: n,
+                        c: sp.baseAddress!, ldc: n)
                 }
             }
         }
@@ -138,8 +141,9 @@ public final class EASE: ExplainableRecommender {
         dense.withUnsafeMutableBufferPointer { dp in
             DenseRows.fillBinary(queries, itemCount: n, into: dp.baseAddress!)
             weights.withUnsafeBufferPointer { wp in
-                BLAS.sgemm(.none, .none, m: queries.count, n: n, k: n, a: dp.baseAddress!, lda: n,
-                           b: wp.baseAddress!, ldb: n, c: out, ldc: n)
+                BLAS.sgemm(
+                    .none, .none, m: queries.count, n: n, k: n, a: dp.baseAddress!, lda: n,
+                    b: wp.baseAddress!, ldb: n, c: out, ldc: n)
             }
         }
     }

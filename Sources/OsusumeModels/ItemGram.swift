@@ -29,7 +29,7 @@ enum ItemGram {
                     for i in items {
                         let row = out.base + i * n
                         let item = Int32(i)
-                        for p in byItem.rowPointers[i] ..< byItem.rowPointers[i + 1] {
+                        for p in byItem.rowPointers[i]..<byItem.rowPointers[i + 1] {
                             let u = Int(byItem.colIndices[p])
                             var lo = x.rowPointers[u], hi = x.rowPointers[u + 1]
                             // First column ≥ i (columns are sorted).
@@ -64,8 +64,9 @@ enum ItemGram {
                         let u1 = min(users.upperBound, u0 + block)
                         dp.baseAddress!.initialize(repeating: 0, count: (u1 - u0) * n)
                         for u in u0..<u1 { for c in x.row(u) { dp[(u - u0) * n + Int(c)] = 1 } }
-                        BLAS.ssyrkUpperTransposed(n: n, k: u1 - u0, a: dp.baseAddress!, c: out.base + part * n * n,
-                                                  beta: u0 == users.lowerBound ? 0 : 1)
+                        BLAS.ssyrkUpperTransposed(
+                            n: n, k: u1 - u0, a: dp.baseAddress!, c: out.base + part * n * n,
+                            beta: u0 == users.lowerBound ? 0 : 1)
                         u0 = u1
                     }
                 }
@@ -77,6 +78,6 @@ enum ItemGram {
             }
         }
         if parts > 1 { BLAS.threads = savedThreads }
-        return parts == 1 ? partials : Array(partials[0 ..< n * n])
+        return parts == 1 ? partials : Array(partials[0..<n * n])
     }
 }

@@ -30,8 +30,8 @@ public final class ItemKNN: ExplainableRecommender {
         guard config.similarity == "cosine" || config.similarity == "jaccard" else {
             throw OsusumeError.invalidArgument("itemknn: similarity must be cosine or jaccard, got '\(config.similarity)'")
         }
-        let x = data.log.csr()            // users × items, binary
-        let xt = x.transposed()           // items × users
+        let x = data.log.csr() // users × items, binary
+        let xt = x.transposed() // items × users
         let n = x.cols
         itemCount = n
         var counts = [Float](repeating: 0, count: n)
@@ -58,8 +58,10 @@ public final class ItemKNN: ExplainableRecommender {
                     for i in touched {
                         let c = acc[Int(i)]
                         if Int(i) != j {
-                            let s = jaccard ? c / (counts[j] + counts[Int(i)] - c + shrink)
-                                            : c / ((counts[j] * counts[Int(i)]).squareRoot() + shrink)
+                            let s =
+                                jaccard
+                                ? c / (counts[j] + counts[Int(i)] - c + shrink)
+                                : c / ((counts[j] * counts[Int(i)]).squareRoot() + shrink)
                             sims[Int(i)] = s
                         }
                         acc[Int(i)] = 0

@@ -53,10 +53,12 @@ public final class PureSVD: ExplainableRecommender {
             vectors.withUnsafeBufferPointer { vp in
                 projected.withUnsafeMutableBufferPointer { pp in
                     // t = x·Vᵀ (q×k), then scores = t·V (q×n).
-                    BLAS.sgemm(.none, .transpose, m: q, n: k, k: n, a: dp.baseAddress!, lda: n, b: vp.baseAddress!, ldb: n,
-                               c: pp.baseAddress!, ldc: k)
-                    BLAS.sgemm(.none, .none, m: q, n: n, k: k, a: pp.baseAddress!, lda: k, b: vp.baseAddress!, ldb: n,
-                               c: out, ldc: n)
+                    BLAS.sgemm(
+                        .none, .transpose, m: q, n: k, k: n, a: dp.baseAddress!, lda: n, b: vp.baseAddress!, ldb: n,
+                        c: pp.baseAddress!, ldc: k)
+                    BLAS.sgemm(
+                        .none, .none, m: q, n: n, k: k, a: pp.baseAddress!, lda: k, b: vp.baseAddress!, ldb: n,
+                        c: out, ldc: n)
                 }
             }
         }

@@ -25,9 +25,11 @@ public struct TrainingData: @unchecked Sendable {
     public var checkpointDirectory: URL?
     public var seed: UInt64
 
-    public init(log: InteractionLog, catalog: Catalog = Catalog(), userFeatures: [String: [String: String]] = [:],
-                validation: [EvalCase] = [], validate: ((any Recommender) -> Double)? = nil,
-                checkpointDirectory: URL? = nil, seed: UInt64 = 42) {
+    public init(
+        log: InteractionLog, catalog: Catalog = Catalog(), userFeatures: [String: [String: String]] = [:],
+        validation: [EvalCase] = [], validate: ((any Recommender) -> Double)? = nil,
+        checkpointDirectory: URL? = nil, seed: UInt64 = 42
+    ) {
         self.log = log; self.catalog = catalog; self.userFeatures = userFeatures
         self.validation = validation; self.validate = validate
         self.checkpointDirectory = checkpointDirectory; self.seed = seed
@@ -94,7 +96,8 @@ extension ModelConfig {
     /// The configuration as a JSON-friendly dictionary (for manifests and `--json` output).
     public func dictionary() -> [String: Any] {
         guard let d = try? JSONEncoder().encode(self),
-              let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return [:] }
+            let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+        else { return [:] }
         return o
     }
 }

@@ -12,8 +12,7 @@ public enum TitleKey {
         var out = ""
         var lastSpace = true
         for ch in folded.unicodeScalars {
-            if CharacterSet.alphanumerics.contains(ch) { out.unicodeScalars.append(ch); lastSpace = false }
-            else if !lastSpace { out.append(" "); lastSpace = true }
+            if CharacterSet.alphanumerics.contains(ch) { out.unicodeScalars.append(ch); lastSpace = false } else if !lastSpace { out.append(" "); lastSpace = true }
         }
         return out.trimmingCharacters(in: .whitespaces)
     }
@@ -109,8 +108,9 @@ public struct TitleSearchIndex: Sendable {
         switch resolve(title: ref) {
         case .found(let i): return i
         case .ambiguous(let matches):
-            throw OsusumeError.invalidArgument("'\(ref)' matches \(matches.count) titles, e.g. "
-                + matches.prefix(3).map { "\(describe($0)) (id \(ids.id(of: $0)))" }.joined(separator: "; ") + "; be more specific or use an id")
+            throw OsusumeError.invalidArgument(
+                "'\(ref)' matches \(matches.count) titles, e.g. "
+                    + matches.prefix(3).map { "\(describe($0)) (id \(ids.id(of: $0)))" }.joined(separator: "; ") + "; be more specific or use an id")
         case .none:
             throw OsusumeError.unknownID(kind: "item", id: ref)
         }
@@ -156,8 +156,10 @@ public enum Explanation {
     public static let minimumOfTop: Float = 0.5
 
     /// Indices into the history, best first.
-    public static func meaningful(_ contributions: [Float], limit: Int = 3, minimumShare: Float = Explanation.minimumShare,
-                                  minimumOfTop: Float = Explanation.minimumOfTop) -> [Int] {
+    public static func meaningful(
+        _ contributions: [Float], limit: Int = 3, minimumShare: Float = Explanation.minimumShare,
+        minimumOfTop: Float = Explanation.minimumOfTop
+    ) -> [Int] {
         var positive: Float = 0, top: Float = 0
         for c in contributions where c > 0 && c.isFinite { positive += c; top = max(top, c) }
         guard positive > 0 else { return [] }

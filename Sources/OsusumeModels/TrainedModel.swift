@@ -30,8 +30,10 @@ public final class TrainedModel {
 
     /// Fits `model` on `dataset`'s log and wraps it (`wrap`). `source` records where the data
     /// came from (what a retrain reloads), `eventsThrough` the last stored event it holds.
-    public static func fit(_ model: any Recommender, dataset: Dataset, training: TrainingData? = nil,
-                           source: TrainingSource? = nil, eventsThrough: Int64 = 0) throws -> TrainedModel {
+    public static func fit(
+        _ model: any Recommender, dataset: Dataset, training: TrainingData? = nil,
+        source: TrainingSource? = nil, eventsThrough: Int64 = 0
+    ) throws -> TrainedModel {
         let start = Date()
         try model.fit(training ?? TrainingData(log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures))
         return wrap(model, fittedOn: dataset, fitSeconds: Date().timeIntervalSince(start), source: source, eventsThrough: eventsThrough)
@@ -40,17 +42,21 @@ public final class TrainedModel {
     /// The one place a model's manifest is made: wraps a model fitted on `dataset.log` with that
     /// log's ids and histories, the catalog entries of its items, and a manifest of kind,
     /// configuration, data summary and fingerprint (command line, evaluation and retraining alike).
-    public static func wrap(_ model: any Recommender, fittedOn dataset: Dataset, fitSeconds: Double,
-                            source: TrainingSource? = nil, eventsThrough: Int64 = 0) -> TrainedModel {
+    public static func wrap(
+        _ model: any Recommender, fittedOn dataset: Dataset, fitSeconds: Double,
+        source: TrainingSource? = nil, eventsThrough: Int64 = 0
+    ) -> TrainedModel {
         let log = dataset.log
         var catalog = Catalog()
         for id in log.itemIDs.ids { if let c = dataset.catalog[id] { catalog.upsert(c) } }
-        var manifest = ModelManifest(kind: type(of: model).kind, config: model.configJSON,
-                                     dataset: FittedDataSummary(dataset), fitSeconds: fitSeconds)
+        var manifest = ModelManifest(
+            kind: type(of: model).kind, config: model.configJSON,
+            dataset: FittedDataSummary(dataset), fitSeconds: fitSeconds)
         manifest.trainingSource = source
         manifest.eventsThrough = eventsThrough
-        return TrainedModel(model: model, itemIDs: log.itemIDs, userIDs: log.userIDs,
-                            histories: log.sequences(), catalog: catalog, manifest: manifest)
+        return TrainedModel(
+            model: model, itemIDs: log.itemIDs, userIDs: log.userIDs,
+            histories: log.sequences(), catalog: catalog, manifest: manifest)
     }
 
     // MARK: lookups
@@ -140,7 +146,9 @@ public final class TrainedModel {
     public func requireFitted(on log: InteractionLog) throws {
         let here = FittedDataSummary.fingerprint(log)
         guard manifest.dataset.fingerprint == here, itemIDs.ids == log.itemIDs.ids, userIDs.ids == log.userIDs.ids else {
-            throw OsusumeError.invalidArgument("this \(manifest.kind) model was fitted on other data (training fingerprint \(manifest.dataset.fingerprint), this split's training part \(here)): evaluate a saved model only with the data, filters and split it was saved from")
+            throw OsusumeError.invalidArgument(
+                "this \(manifest.kind) model was fitted on other data (training fingerprint \(manifest.dataset.fingerprint), this split's training part \(here)): evaluate a saved model only with the data, filters and split it was saved from"
+            )
         }
     }
 
@@ -170,7 +178,8 @@ public final class TrainedModel {
         }
         try model.restore(try SafeTensors(data: try read("weights.safetensors"), source: url.appendingPathComponent("weights.safetensors").path))
         guard let ids = try JSONSerialization.jsonObject(with: try read("ids.json")) as? [String: [String]],
-              let items = ids["items"], let users = ids["users"] else {
+            let items = ids["items"], let users = ids["users"]
+        else {
             throw OsusumeError.file(url.appendingPathComponent("ids.json").path, problem: "expected {\"items\": [...], \"users\": [...]}")
         }
         guard items.count == model.itemCount else {
@@ -183,8 +192,9 @@ public final class TrainedModel {
         }
         let histories = (0..<users.count).map { Array(flat[Int(ptr[$0])..<Int(ptr[$0 + 1])]) }
         let catalogItems = (try? JSONDecoder().decode([CatalogItem].self, from: try read("catalog.json"))) ?? []
-        return TrainedModel(model: model, itemIDs: IDMap(items), userIDs: IDMap(users), histories: histories,
-                            catalog: Catalog(catalogItems), manifest: manifest)
+        return TrainedModel(
+            model: model, itemIDs: IDMap(items), userIDs: IDMap(users), histories: histories,
+            catalog: Catalog(catalogItems), manifest: manifest)
     }
 }
 
@@ -242,12 +252,19 @@ public enum JSONValue: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -66,7 +66,8 @@ public enum Trainer {
         let bestURL = dir?.appendingPathComponent("\(kind)-best.safetensors")
         let curveURL = dir?.appendingPathComponent("\(kind)-curve.json")
         if let lastURL, let curveURL, FileManager.default.fileExists(atPath: lastURL.path),
-           let saved = try? JSONDecoder().decode(TrainingCurve.self, from: Data(contentsOf: curveURL)) {
+            let saved = try? JSONDecoder().decode(TrainingCurve.self, from: Data(contentsOf: curveURL))
+        {
             try model.restoreCheckpoint(try SafeTensors(contentsOf: lastURL))
             curve = saved
             firstEpoch = (saved.epochs.last?.epoch ?? 0) + 1

@@ -82,8 +82,10 @@ enum AutoencoderInput {
 /// Scores a history with each of its items removed in turn and reports how much the target
 /// item's log-probability drops without it (positive: the item supports the recommendation).
 /// Used by every autoencoder's `contributions(of:for:)`.
-func holdOutContributions(of item: Int32, for query: ScoringQuery, itemCount: Int,
-                          score: ([ScoringQuery], UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+func holdOutContributions(
+    of item: Int32, for query: ScoringQuery, itemCount: Int,
+    score: ([ScoringQuery], UnsafeMutablePointer<Float>) -> Void
+) -> [Float] {
     let h = query.history
     guard !h.isEmpty, item >= 0, Int(item) < itemCount else { return [Float](repeating: 0, count: h.count) }
     var queries = [ScoringQuery(user: nil, history: h, ratings: query.ratings)]
@@ -105,8 +107,10 @@ func holdOutContributions(of item: Int32, for query: ScoringQuery, itemCount: In
 
 /// Runs `forward` over queries in chunks of `chunk` rows and copies each [rows, itemCount]
 /// output into `out` (row-major).
-func scoreInChunks(_ queries: [ScoringQuery], itemCount: Int, chunk: Int = 256,
-                   into out: UnsafeMutablePointer<Float>, forward: ([ScoringQuery]) -> Tensor) {
+func scoreInChunks(
+    _ queries: [ScoringQuery], itemCount: Int, chunk: Int = 256,
+    into out: UnsafeMutablePointer<Float>, forward: ([ScoringQuery]) -> Tensor
+) {
     var lo = 0
     while lo < queries.count {
         let hi = min(queries.count, lo + chunk)

@@ -76,16 +76,18 @@ public final class BERT4Rec: EpochTrainable {
     func makeNetwork(genreMatrix: Tensor?) throws -> Network {
         guard config.dim % config.heads == 0 else { throw OsusumeError.invalidArgument("bert4rec: dim must be divisible by heads") }
         let tokens = itemCount + 2
-        let encoder = SequenceEncoder(tokens: tokens, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
-                                      heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
-                                      activation: try SequenceSupport.activation(config.activation),
-                                      normFirst: config.normFirst, usePositions: config.positions, genreMatrix: genreMatrix)
+        let encoder = SequenceEncoder(
+            tokens: tokens, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
+            heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
+            activation: try SequenceSupport.activation(config.activation),
+            normFirst: config.normFirst, usePositions: config.positions, genreMatrix: genreMatrix)
         return Network(encoder: encoder, dim: config.dim, tokens: tokens)
     }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data,
-                        config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
     }
 
     public func prepare(_ data: TrainingData) throws {
@@ -102,12 +104,15 @@ public final class BERT4Rec: EpochTrainable {
             if genreMatrix == nil { logLine("bert4rec: genres=true but the catalog has no genres; training without") }
         }
         net = try makeNetwork(genreMatrix: genreMatrix)
-        windows = SequenceWindows.make(data.log.sequences(), size: config.maxLength, step: config.maxLength, minimum: 1,
-                                       allWindows: config.allWindows)
+        windows = SequenceWindows.make(
+            data.log.sequences(), size: config.maxLength, step: config.maxLength, minimum: 1,
+            allWindows: config.allWindows)
         let steps = (windows.count + config.batchSize - 1) / config.batchSize * config.epochs
-        optimizer = Adam(schedule: try SequenceSupport.schedule(config.schedule, learningRate: Float(config.learningRate),
-                                                                warmup: config.warmupSteps, totalSteps: steps),
-                         weightDecay: Float(config.weightDecay))
+        optimizer = Adam(
+            schedule: try SequenceSupport.schedule(
+                config.schedule, learningRate: Float(config.learningRate),
+                warmup: config.warmupSteps, totalSteps: steps),
+            weightDecay: Float(config.weightDecay))
     }
 
     public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
@@ -181,14 +186,15 @@ public final class BERT4Rec: EpochTrainable {
         net.eval()
         let table = net.encoder.table()
         let n = itemCount, maxLength = config.maxLength, mask = maskToken
-        SequenceSupport.score(queries, itemCount: n,
-                              window: { SequenceSupport.tokens($0, itemCount: n, limit: maxLength - 1) + [mask] },
-                              lastHidden: { rows in
-                                  let batch = PaddedBatch(rows, maxLength: maxLength)
-                                  let h = net.encoder(batch, table: table, causal: false)
-                                  return net.head(gatherRows(h, (0..<rows.count).map { Int32($0 * batch.length + batch.length - 1) }))
-                              },
-                              table: table, bias: net.outputBias, into: out)
+        SequenceSupport.score(
+            queries, itemCount: n,
+            window: { SequenceSupport.tokens($0, itemCount: n, limit: maxLength - 1) + [mask] },
+            lastHidden: { rows in
+                let batch = PaddedBatch(rows, maxLength: maxLength)
+                let h = net.encoder(batch, table: table, causal: false)
+                return net.head(gatherRows(h, (0..<rows.count).map { Int32($0 * batch.length + batch.length - 1) }))
+            },
+            table: table, bias: net.outputBias, into: out)
     }
 
     public func state() throws -> SafeTensors {

@@ -38,14 +38,18 @@ public final class MultDAE: EpochTrainable, ExplainableRecommender {
     public init(config: Config) { self.config = config }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
-                                                                  validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(
+                epochs: config.epochs, patience: config.patience,
+                validateEvery: config.validateEvery))
         training.finish()
     }
 
     public func prepare(_ data: TrainingData) throws {
-        itemCount = try training.start(data, hiddenDims: config.hiddenDims, dropout: config.dropout, learningRate: config.learningRate,
-                                       weightDecay: config.weightDecay, seedSalt: 0xDAE)
+        itemCount = try training.start(
+            data, hiddenDims: config.hiddenDims, dropout: config.dropout, learningRate: config.learningRate,
+            weightDecay: config.weightDecay, seedSalt: 0xDAE)
         network = MultDAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout), rng: &training.rng)
     }
 

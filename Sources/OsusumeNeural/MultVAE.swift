@@ -51,17 +51,22 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
     }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
-                                                                  validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(
+                epochs: config.epochs, patience: config.patience,
+                validateEvery: config.validateEvery))
         training.finish()
     }
 
     public func prepare(_ data: TrainingData) throws {
         guard config.epsilonStd >= 0 else { throw OsusumeError.invalidArgument("multivae: epsilonStd must be ≥ 0") }
-        itemCount = try training.start(data, hiddenDims: config.hiddenDims, dropout: config.dropout, learningRate: config.learningRate,
-                                       weightDecay: config.weightDecay, seedSalt: 0x7AE)
-        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
-                                 boundedLatent: config.boundedLatent, rng: &training.rng)
+        itemCount = try training.start(
+            data, hiddenDims: config.hiddenDims, dropout: config.dropout, learningRate: config.learningRate,
+            weightDecay: config.weightDecay, seedSalt: 0x7AE)
+        network = MultVAENetwork(
+            items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
+            boundedLatent: config.boundedLatent, rng: &training.rng)
     }
 
     public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
@@ -112,8 +117,9 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
         guard shape.count == 2 else { throw OsusumeError.modelFile("multivae: encoder.0.weight has shape \(shape)") }
         itemCount = shape[1]
         var r = SeededRandom(seed: 0)
-        network = MultVAENetwork(items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
-                                 boundedLatent: config.boundedLatent, rng: &r)
+        network = MultVAENetwork(
+            items: itemCount, hidden: config.hiddenDims, dropout: Float(config.dropout),
+            boundedLatent: config.boundedLatent, rng: &r)
         network!.eval()
     }
 }

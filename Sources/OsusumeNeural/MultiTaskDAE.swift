@@ -80,8 +80,11 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
     }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
-                                                                  validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(
+                epochs: config.epochs, patience: config.patience,
+                validateEvery: config.validateEvery))
         rows = nil; optimizer = nil
         calibrateRatingGain(data.validation)
     }
@@ -344,9 +347,10 @@ public final class MultiTaskDAE: EpochTrainable, ExplainableRecommender, RatingP
     }
 
     private func makeNetwork(_ rng: inout SeededRandom) throws -> MultiTaskDAENetwork {
-        return MultiTaskDAENetwork(items: itemCount, hidden: config.hiddenDims, activation: try SequenceSupport.activation(config.activation, setting: "multitaskdae: activation"),
-                                   bottleneckActivation: try SequenceSupport.activation(config.bottleneckActivation, setting: "multitaskdae: bottleneckActivation"),
-                                   rng: &rng)
+        return MultiTaskDAENetwork(
+            items: itemCount, hidden: config.hiddenDims, activation: try SequenceSupport.activation(config.activation, setting: "multitaskdae: activation"),
+            bottleneckActivation: try SequenceSupport.activation(config.bottleneckActivation, setting: "multitaskdae: bottleneckActivation"),
+            rng: &rng)
     }
 }
 

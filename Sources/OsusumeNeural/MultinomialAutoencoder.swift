@@ -21,8 +21,10 @@ final class MultinomialAutoencoderTraining {
 
     /// Checks the shared settings and starts a run on `data`; returns the item count. The
     /// caller builds its network next, drawing its initial weights from `rng`.
-    func start(_ data: TrainingData, hiddenDims: [Int], dropout: Double, learningRate: Double, weightDecay: Double,
-               seedSalt: UInt64) throws -> Int {
+    func start(
+        _ data: TrainingData, hiddenDims: [Int], dropout: Double, learningRate: Double, weightDecay: Double,
+        seedSalt: UInt64
+    ) throws -> Int {
         guard data.log.itemCount > 0, data.log.count > 0 else { throw OsusumeError.emptyData("\(kind): no interactions to fit") }
         guard !hiddenDims.isEmpty, hiddenDims.allSatisfy({ $0 > 0 }) else {
             throw OsusumeError.invalidArgument("\(kind): hiddenDims must be positive widths, got \(hiddenDims)")
@@ -39,8 +41,10 @@ final class MultinomialAutoencoderTraining {
     /// One pass over the users in shuffled batches of `batchSize`. `step` computes a batch's
     /// loss and gradients from the normalised input and the binary target and returns the loss
     /// (the optimiser update follows here). Returns the mean batch loss.
-    func epoch(_ network: Module, batchSize: Int, report: (Int, Int, Float) -> Void,
-               step: (_ input: SparseRows, _ target: SparseRows, _ users: Int) -> (loss: Float, grads: Gradients)) throws -> Float {
+    func epoch(
+        _ network: Module, batchSize: Int, report: (Int, Int, Float) -> Void,
+        step: (_ input: SparseRows, _ target: SparseRows, _ users: Int) -> (loss: Float, grads: Gradients)
+    ) throws -> Float {
         guard let rows, let optimizer else { throw OsusumeError.invalidArgument("\(kind): prepare was not called") }
         network.train()
         defer { network.eval() }

@@ -71,8 +71,9 @@ public final class NeuMF: EpochTrainable {
     public init(config: Config) { self.config = config }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data,
-                        config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
         optimizer = nil; positives = nil
     }
 
@@ -99,9 +100,10 @@ public final class NeuMF: EpochTrainable {
     }
 
     func makeNetwork() -> NeuMFNetwork {
-        NeuMFNetwork(users: userCount, items: itemCount, gmfDim: config.gmfDim, mlpLayers: config.mlpLayers,
-                     userFeatureWidth: userFeatureTable?.shape[1] ?? 0, itemFeatureWidth: itemFeatureTable?.shape[1] ?? 0,
-                     featureDim: config.featureDim)
+        NeuMFNetwork(
+            users: userCount, items: itemCount, gmfDim: config.gmfDim, mlpLayers: config.mlpLayers,
+            userFeatureWidth: userFeatureTable?.shape[1] ?? 0, itemFeatureWidth: itemFeatureTable?.shape[1] ?? 0,
+            featureDim: config.featureDim)
     }
 
     // MARK: features
@@ -130,7 +132,7 @@ public final class NeuMF: EpochTrainable {
                 logLine("neumf: \(w) user feature columns (\(values.keys.sorted().filter { values[$0]!.count <= 100 }.joined(separator: ", "))), \(covered) of \(userCount) users covered")
             }
         }
-        var itemColumns: [[Float]] = []   // per feature group: items × width, flattened
+        var itemColumns: [[Float]] = [] // per feature group: items × width, flattened
         var widths: [Int] = []
         if config.itemFeatures, !data.catalog.isEmpty {
             let genres = Set(data.catalog.items.flatMap(\.genres)).sorted()
@@ -234,8 +236,10 @@ public final class NeuMF: EpochTrainable {
         return runEpoch(epoch, net: net, optimizer: optimizer, branch: .joint, report: report)
     }
 
-    private func runEpoch(_ epoch: Int, net: NeuMFNetwork, optimizer: Adam, branch: NeuMFNetwork.Branch,
-                          report: (Int, Int, Float) -> Void) -> Float {
+    private func runEpoch(
+        _ epoch: Int, net: NeuMFNetwork, optimizer: Adam, branch: NeuMFNetwork.Branch,
+        report: (Int, Int, Float) -> Void
+    ) -> Float {
         var rng = SequenceSupport.epochRandom(seed: seed ^ (branch == .joint ? 0 : branch == .gmf ? 0x6D6 : 0x313), epoch: epoch)
         let b = epochBatches(&rng)
         let per = 1 + config.negatives
@@ -249,8 +253,10 @@ public final class NeuMF: EpochTrainable {
             let users = IndexTensor(Array(b.users[lo..<hi])), items = IndexTensor(Array(b.items[lo..<hi]))
             let labels = Tensor(shape: [hi - lo], scalars: Array(b.labels[lo..<hi]))
             let (loss, grads) = valueAndGrad(net) { n in
-                binaryCrossEntropyWithLogits(n.logits(users: users, items: items, userFeatures: self.userFeatureTable,
-                                                      itemFeatures: self.itemFeatureTable, branch: branch), labels)
+                binaryCrossEntropyWithLogits(
+                    n.logits(
+                        users: users, items: items, userFeatures: self.userFeatureTable,
+                        itemFeatures: self.itemFeatureTable, branch: branch), labels)
             }
             optimizer.update(net, grads)
             total += Double(loss); steps += 1
@@ -294,7 +300,7 @@ public final class NeuMF: EpochTrainable {
         // The first MLP layer is linear in [user part; item part]: its item half is computed once
         // for all items, so scoring a user costs the remaining layers only.
         withoutGradients {
-            let itemSide = net.itemSide(itemFeatures: itemFeatureTable)   // (gmf [n, g], mlp [n, h1])
+            let itemSide = net.itemSide(itemFeatures: itemFeatureTable) // (gmf [n, g], mlp [n, h1])
             var lo = 0
             let group = max(1, 65_536 / max(1, n))
             while lo < known.count {
@@ -312,9 +318,11 @@ public final class NeuMF: EpochTrainable {
 
     public func checkpointState() throws -> SafeTensors {
         guard let net else { throw OsusumeError.invalidArgument("neumf: nothing to save before fit") }
-        var st = optimizer.map { SequenceSupport.checkpoint(net, $0, extra: [:]) } ?? {
-            var s = SafeTensors(); for (name, t) in net.namedParameters() { s.set("model." + name, t) }; return s
-        }()
+        var st =
+            optimizer.map { SequenceSupport.checkpoint(net, $0, extra: [:]) }
+            ?? {
+                var s = SafeTensors(); for (name, t) in net.namedParameters() { s.set("model." + name, t) }; return s
+            }()
         if let t = userFeatureTable { st.set("features.user", t) }
         if let t = itemFeatureTable { st.set("features.item", t) }
         st.metadata["users"] = String(userCount); st.metadata["items"] = String(itemCount)
@@ -413,16 +421,15 @@ final class NeuMFNetwork: Module {
         let items = itemGMF.weight.shape[0]
         let all = IndexTensor((0..<Int32(items)).map { $0 })
         let first = mlp[0]
-        let w = first.weight   // [h1, input]
+        let w = first.weight // [h1, input]
         let h1 = w.shape[0]
         // Columns of the first layer: [user emb | item emb | user feat? | item feat?].
         let userFeat = userFeatureLayer.first.map { $0.weight.shape[0] } ?? 0
         let itemFeat = itemFeatureLayer.first.map { $0.weight.shape[0] } ?? 0
         var pieces = [Tensor.zeros([items, half]), itemMLP(all)]
         if userFeat > 0 { pieces.append(Tensor.zeros([items, userFeat])) }
-        if let f = itemFeatures, let layer = itemFeatureLayer.first { pieces.append(layer(embedding(f, all))) }
-        else if itemFeat > 0 { pieces.append(Tensor.zeros([items, itemFeat])) }
-        let itemPart = linear(concat(pieces, axis: 1), weight: w)   // no bias: the user side adds it
+        if let f = itemFeatures, let layer = itemFeatureLayer.first { pieces.append(layer(embedding(f, all))) } else if itemFeat > 0 { pieces.append(Tensor.zeros([items, itemFeat])) }
+        let itemPart = linear(concat(pieces, axis: 1), weight: w) // no bias: the user side adds it
         precondition(itemPart.shape == [items, h1])
         return (itemGMF.weight * gmfOut.weight.reshaped([1, gmfOut.weight.count]), itemPart)
     }
@@ -439,8 +446,8 @@ final class NeuMFNetwork: Module {
         let userPart = mlp[0](concat(pieces, axis: 1))
         let h1 = userPart.shape[1]
         // GMF: (user ⊙ item) · w = item_scaled · userᵀ  → [items, u], transposed below.
-        let gmf = matmul(userGMF(idx), itemSide.gmf, transposeB: true) + gmfOut.bias!.reshaped([1, 1])   // [u, items]
-        var h = relu(userPart.reshaped([users.count, 1, h1]) + itemSide.mlp.reshaped([1, items, h1]))   // [u, items, h1]
+        let gmf = matmul(userGMF(idx), itemSide.gmf, transposeB: true) + gmfOut.bias!.reshaped([1, 1]) // [u, items]
+        var h = relu(userPart.reshaped([users.count, 1, h1]) + itemSide.mlp.reshaped([1, items, h1])) // [u, items, h1]
         for layer in mlp.dropFirst() { h = relu(layer(h)) }
         let m = mlpOut(h).reshaped([users.count, items])
         return gmf + m

@@ -47,8 +47,11 @@ public final class RecVAE: EpochTrainable, ExplainableRecommender {
     public init(config: Config) { self.config = config }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data, config: TrainerConfig(epochs: config.epochs, patience: config.patience,
-                                                                  validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(
+                epochs: config.epochs, patience: config.patience,
+                validateEvery: config.validateEvery))
         rows = nil; encoderOptimizer = nil; decoderOptimizer = nil
     }
 

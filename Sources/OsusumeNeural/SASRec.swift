@@ -77,17 +77,19 @@ public final class SASRec: EpochTrainable {
 
     func makeNetwork(genreMatrix: Tensor?) throws -> SequenceEncoder {
         guard config.dim % config.heads == 0 else { throw OsusumeError.invalidArgument("sasrec: dim must be divisible by heads") }
-        return SequenceEncoder(tokens: itemCount + 1, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
-                               heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
-                               activation: try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
-                               usePositions: config.positions, genreMatrix: genreMatrix,
-                               inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1,
-                               queryNorm: config.queryNorm)
+        return SequenceEncoder(
+            tokens: itemCount + 1, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
+            heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
+            activation: try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
+            usePositions: config.positions, genreMatrix: genreMatrix,
+            inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1,
+            queryNorm: config.queryNorm)
     }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(self, data: data,
-                        config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
+        try Trainer.run(
+            self, data: data,
+            config: TrainerConfig(epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery))
     }
 
     public func prepare(_ data: TrainingData) throws {
@@ -102,13 +104,16 @@ public final class SASRec: EpochTrainable {
         let sequences = data.log.sequences()
         // A window of maxLength inputs needs maxLength + 1 items; consecutive windows share one
         // item so that every transition is trained once.
-        windows = SequenceWindows.make(sequences, size: config.maxLength + 1, step: config.maxLength, minimum: 2,
-                                       allWindows: config.allWindows)
+        windows = SequenceWindows.make(
+            sequences, size: config.maxLength + 1, step: config.maxLength, minimum: 2,
+            allWindows: config.allWindows)
         userItems = sequences.map { Set($0.map { $0 + 1 }) }
         let steps = (windows.count + config.batchSize - 1) / config.batchSize * config.epochs
-        optimizer = Adam(schedule: try SequenceSupport.schedule(config.schedule, learningRate: Float(config.learningRate),
-                                                                warmup: config.warmupSteps, totalSteps: steps),
-                         weightDecay: Float(config.weightDecay))
+        optimizer = Adam(
+            schedule: try SequenceSupport.schedule(
+                config.schedule, learningRate: Float(config.learningRate),
+                warmup: config.warmupSteps, totalSteps: steps),
+            weightDecay: Float(config.weightDecay))
     }
 
     public func trainEpoch(_ epoch: Int, report: (Int, Int, Float) -> Void) throws -> Float {
@@ -128,8 +133,9 @@ public final class SASRec: EpochTrainable {
 
     /// One optimisation step on a batch of windows; returns the loss.
     func step(_ net: SequenceEncoder, _ optimizer: Adam, _ batch: [SequenceWindow], _ rng: inout SeededRandom) -> Float {
-        let inputs = PaddedBatch(batch.map { Array($0.tokens.dropLast()) }, maxLength: config.maxLength,
-                                 fromStart: config.positionsFromStart)
+        let inputs = PaddedBatch(
+            batch.map { Array($0.tokens.dropLast()) }, maxLength: config.maxLength,
+            fromStart: config.positionsFromStart)
         let length = inputs.length
         // Targets aligned with the left-padded inputs; -100 where there is no target.
         var targets = [Int32](repeating: -100, count: batch.count * length)
@@ -195,14 +201,15 @@ public final class SASRec: EpochTrainable {
         net.eval()
         let table = net.table()
         let n = itemCount, maxLength = config.maxLength, fromStart = config.positionsFromStart
-        SequenceSupport.score(queries, itemCount: n,
-                              window: { SequenceSupport.tokens($0, itemCount: n, limit: maxLength) },
-                              lastHidden: { rows in
-                                  let batch = PaddedBatch(rows, maxLength: maxLength, fromStart: fromStart)
-                                  let h = net(batch, table: table, causal: true)
-                                  return gatherRows(h, (0..<rows.count).map { Int32($0 * batch.length + batch.length - 1) })
-                              },
-                              table: table, bias: nil, into: out)
+        SequenceSupport.score(
+            queries, itemCount: n,
+            window: { SequenceSupport.tokens($0, itemCount: n, limit: maxLength) },
+            lastHidden: { rows in
+                let batch = PaddedBatch(rows, maxLength: maxLength, fromStart: fromStart)
+                let h = net(batch, table: table, causal: true)
+                return gatherRows(h, (0..<rows.count).map { Int32($0 * batch.length + batch.length - 1) })
+            },
+            table: table, bias: nil, into: out)
     }
 
     public func state() throws -> SafeTensors {

@@ -80,8 +80,10 @@ struct PaddedBatch {
         var keep = [Bool](repeating: false, count: rows.count * length)
         // Back from the end: slot j of every row is position maxLength − length + j.
         let first = Int32(maxLength - length)
-        var pos = fromStart ? [Int32](repeating: 0, count: rows.count * length)
-                            : (0..<rows.count * length).map { first + Int32($0 % length) }
+        var pos =
+            fromStart
+            ? [Int32](repeating: 0, count: rows.count * length)
+            : (0..<rows.count * length).map { first + Int32($0 % length) }
         for (r, row) in rows.enumerated() {
             let pad = length - row.count
             for (j, t) in row.enumerated() {
@@ -114,16 +116,19 @@ final class SequenceEncoder: Module {
     /// underscore keeps it out of the parameters.
     let _genreMatrix: Tensor?
 
-    init(tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
-         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1,
-         queryNorm: Bool = false) {
+    init(
+        tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
+        activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1,
+        queryNorm: Bool = false
+    ) {
         items = Embedding(tokens, dim, std: 0.02)
         self.inputScale = inputScale
         positions = usePositions ? Embedding(maxLength, dim, std: 0.02) : nil
         genres = genreMatrix.map { Embedding($0.shape[1], dim, std: 0.02) }
         self.blocks = (0..<blocks).map { _ in
-            TransformerBlock(dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: activation,
-                             normFirst: normFirst, queryNorm: queryNorm)
+            TransformerBlock(
+                dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: activation,
+                normFirst: normFirst, queryNorm: queryNorm)
         }
         finalNorm = normFirst || queryNorm ? LayerNorm(dim) : nil
         inputNorm = normFirst || queryNorm ? nil : LayerNorm(dim)
@@ -163,11 +168,12 @@ enum SequenceSupport {
         var perItem: [[Int]] = []
         for i in 0..<log.itemCount {
             let g = catalog[log.itemIDs.id(of: Int32(i))]?.genres ?? []
-            perItem.append(g.map { name in
-                if let k = names[name] { return k }
-                names[name] = names.count
-                return names.count - 1
-            })
+            perItem.append(
+                g.map { name in
+                    if let k = names[name] { return k }
+                    names[name] = names.count
+                    return names.count - 1
+                })
         }
         guard !names.isEmpty else { return nil }
         var m = [Float](repeating: 0, count: tokens * names.count)
@@ -232,9 +238,11 @@ enum SequenceSupport {
     /// Scores queries in groups of similar history length: `window` turns a history into input
     /// tokens, `lastHidden` gives [n, dim] states at the last position, which are multiplied by
     /// the token table (plus `bias`); columns 1…itemCount are written.
-    static func score(_ queries: [ScoringQuery], itemCount: Int, group: Int = 256,
-                      window: ([Int32]) -> [Int32], lastHidden: ([[Int32]]) -> Tensor,
-                      table: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>) {
+    static func score(
+        _ queries: [ScoringQuery], itemCount: Int, group: Int = 256,
+        window: ([Int32]) -> [Int32], lastHidden: ([[Int32]]) -> Tensor,
+        table: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>
+    ) {
         let rows = queries.map { window($0.history) }
         let order = rows.indices.sorted { (rows[$0].count, $0) < (rows[$1].count, $1) }
         let tokens = table.shape[0]

@@ -31,8 +31,10 @@ struct ServeRoutes: Sendable {
 }
 
 /// The HTTP API and the web page over `service` (and its event store).
-public func buildRouter(service: RecommendationService, live: LiveModels? = nil, options: ServeOptions,
-                        metrics: ServeMetrics = ServeMetrics()) -> Router<BasicRequestContext> {
+public func buildRouter(
+    service: RecommendationService, live: LiveModels? = nil, options: ServeOptions,
+    metrics: ServeMetrics = ServeMetrics()
+) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
@@ -47,13 +49,16 @@ public func buildRouter(service: RecommendationService, live: LiveModels? = nil,
 }
 
 /// A Hummingbird application serving the API on `options.host:options.port`.
-public func makeApplication(service: RecommendationService, live: LiveModels? = nil, options: ServeOptions,
-                            metrics: ServeMetrics = ServeMetrics(), logLevel: Logger.Level = .info) -> some ApplicationProtocol {
+public func makeApplication(
+    service: RecommendationService, live: LiveModels? = nil, options: ServeOptions,
+    metrics: ServeMetrics = ServeMetrics(), logLevel: Logger.Level = .info
+) -> some ApplicationProtocol {
     var logger = Logger(label: "osusume.serve")
     logger.logLevel = logLevel
-    return Application(router: buildRouter(service: service, live: live, options: options, metrics: metrics),
-                       configuration: .init(address: .hostname(options.host, port: options.port), serverName: "osusume"),
-                       logger: logger)
+    return Application(
+        router: buildRouter(service: service, live: live, options: options, metrics: metrics),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "osusume"),
+        logger: logger)
 }
 
 /// Reloads the models on SIGHUP for as long as the returned source is kept.

@@ -154,7 +154,8 @@ extension Request {
         guard let header = headers[.authorization] else { throw APIError(.unauthorized, "missing Authorization: Bearer <key>", headers: challenge) }
         let prefix = "Bearer "
         guard header.count > prefix.count, header.lowercased().hasPrefix(prefix.lowercased()),
-              constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(key.utf8)) else {
+            constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(key.utf8))
+        else {
             throw APIError(.unauthorized, "invalid API key", headers: challenge)
         }
     }

@@ -168,9 +168,10 @@ public final class ModelSet: @unchecked Sendable {
         items = itemIDs.ids.map { id in
             let c = merged[id]
             let title = c.map { $0.title.isEmpty ? id : $0.title } ?? id
-            return ItemSummary(id: id, title: title, displayTitle: TitleKey.display(title), year: c?.year,
-                               genres: c?.genres.filter { $0 != "(no genres listed)" } ?? [], imageURL: c?.imageURL,
-                               type: c?.type, episodes: c?.episodes)
+            return ItemSummary(
+                id: id, title: title, displayTitle: TitleKey.display(title), year: c?.year,
+                genres: c?.genres.filter { $0 != "(no genres listed)" } ?? [], imageURL: c?.imageURL,
+                type: c?.type, episodes: c?.episodes)
         }
 
         // Personal models; "pop" and "newest" feed the popular and new slots instead.
@@ -183,10 +184,13 @@ public final class ModelSet: @unchecked Sendable {
             var name = kind, suffix = 2
             while usedNames.contains(name) { name = "\(kind)-\(suffix)"; suffix += 1 }
             usedNames.insert(name)
-            let toModel: [Int32]? = m.itemIDs == itemIDs ? nil
+            let toModel: [Int32]? =
+                m.itemIDs == itemIDs
+                ? nil
                 : itemIDs.ids.map { m.itemIDs.index(of: $0) ?? -1 }
-            let identity = ModelIdentity(name: name, kind: kind, source: source, items: m.itemIDs.count,
-                                         fingerprint: m.manifest.dataset.fingerprint, createdAt: m.manifest.createdAt)
+            let identity = ModelIdentity(
+                name: name, kind: kind, source: source, items: m.itemIDs.count,
+                fingerprint: m.manifest.dataset.fingerprint, createdAt: m.manifest.createdAt)
             identities.append(identity)
             let served = ServedModel(name: name, recommender: m.model, identity: identity, toModel: toModel, userIDs: m.userIDs)
             if kind == Popularity.kind || kind == Newest.kind {
@@ -201,8 +205,9 @@ public final class ModelSet: @unchecked Sendable {
             let content = ContentBased(config: .init())
             let hasFeatures = merged.items.contains { !$0.genres.isEmpty || !$0.tags.isEmpty }
             if hasFeatures, (try? content.fit(itemIDs: itemIDs, catalog: merged)) != nil {
-                let identity = ModelIdentity(name: ContentBased.kind, kind: ContentBased.kind, source: "built from the catalog",
-                                             items: n, fingerprint: "catalog", createdAt: ISO8601DateFormatter().string(from: Date()))
+                let identity = ModelIdentity(
+                    name: ContentBased.kind, kind: ContentBased.kind, source: "built from the catalog",
+                    items: n, fingerprint: "catalog", createdAt: ISO8601DateFormatter().string(from: Date()))
                 identities.append(identity)
                 personal.append(ServedModel(name: ContentBased.kind, recommender: content, identity: identity, toModel: nil, userIDs: nil))
             }

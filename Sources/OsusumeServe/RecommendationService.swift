@@ -117,9 +117,11 @@ public final class RecommendationService: @unchecked Sendable {
     ///   - limits: bounds on what one request may ask for.
     ///   - store: the event store whose events extend users' histories.
     ///   - rule: what each event kind means (nil: the rule the models were trained with).
-    public init(models: ModelSet, loader: (@Sendable () async throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
-                fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits(), store: (any EventStore)? = nil,
-                rule: EventRule? = nil) {
+    public init(
+        models: ModelSet, loader: (@Sendable () async throws -> ModelSet)? = nil, policy: ColdStartPolicy = ColdStartPolicy(),
+        fixedMix: SlotMix? = nil, limits: ServiceLimits = ServiceLimits(), store: (any EventStore)? = nil,
+        rule: EventRule? = nil
+    ) {
         current = Swappable(models); self.loader = loader
         self.policy = policy; self.fixedMix = fixedMix; self.limits = limits
         self.store = store; self.ruleOverride = rule
@@ -215,16 +217,19 @@ public final class RecommendationService: @unchecked Sendable {
             if h.storeUnavailable { throw ServiceError.unavailable("user '\(id)' is known only by stored events, and the event store is unavailable") }
             throw OsusumeError.unknownID(kind: "user", id: id)
         }
-        var r = try recommend(set: set, history: h.history, userID: id, k: k, blend: blend, mix: mix,
-                              exclude: includeSeen ? h.excluded : h.excluded.union(h.history))
+        var r = try recommend(
+            set: set, history: h.history, userID: id, k: k, blend: blend, mix: mix,
+            exclude: includeSeen ? h.excluded : h.excluded.union(h.history))
         r.user = id
         return r
     }
 
     /// Recommendations for a new or anonymous user from a history of item ids or titles; with
     /// `user`, that user's history and events come first.
-    public func recommend(history refs: [String], user: String? = nil, k: Int, blend: String? = nil, mix: String? = nil,
-                          includeSeen: Bool = false) async throws -> RecommendationResult {
+    public func recommend(
+        history refs: [String], user: String? = nil, k: Int, blend: String? = nil, mix: String? = nil,
+        includeSeen: Bool = false
+    ) async throws -> RecommendationResult {
         guard refs.count <= limits.maxHistory else {
             throw OsusumeError.invalidArgument("history has \(refs.count) items; at most \(limits.maxHistory)")
         }
@@ -239,8 +244,9 @@ public final class RecommendationService: @unchecked Sendable {
         let (given, ignored) = resolveHistory(refs, set: set)
         var seen = Set(history)
         for i in given where seen.insert(i).inserted { history.append(i) }
-        var result = try recommend(set: set, history: history, userID: user, k: k, blend: blend, mix: mix,
-                                   exclude: includeSeen ? excluded : excluded.union(history))
+        var result = try recommend(
+            set: set, history: history, userID: user, k: k, blend: blend, mix: mix,
+            exclude: includeSeen ? excluded : excluded.union(history))
         result.user = user
         result.ignored = ignored
         return result
@@ -268,8 +274,11 @@ public final class RecommendationService: @unchecked Sendable {
     }
 
     /// The personal blend for a request: the named spec, or the cold-start policy's ("auto").
-    private func makePlan(set: ModelSet, historyLength: Int, userID: String?, blend spec: String?, mix mixSpec: String?) throws
-        -> (stage: ColdStartPolicy.Stage, blend: WeightedBlend?, mix: SlotMix) {
+    private func makePlan(
+        set: ModelSet, historyLength: Int, userID: String?, blend spec: String?, mix mixSpec: String?
+    ) throws
+        -> (stage: ColdStartPolicy.Stage, blend: WeightedBlend?, mix: SlotMix)
+    {
         let usable = set.personalNames(for: userID)
         var plan = policy.plan(historyLength: historyLength, available: usable)
         if let spec = spec?.trimmingCharacters(in: .whitespaces), !spec.isEmpty, spec != "auto" {
@@ -281,13 +290,14 @@ public final class RecommendationService: @unchecked Sendable {
             // policy's blend of the usable models stands in.
             plan.blend = historyLength > 0 ? (requested.restricted(to: Set(usable)) ?? plan.blend) : nil
         }
-        if let m = mixSpec?.trimmingCharacters(in: .whitespaces), !m.isEmpty { plan.mix = try SlotMix(spec: m) }
-        else if let fixed = fixedMix { plan.mix = fixed }
+        if let m = mixSpec?.trimmingCharacters(in: .whitespaces), !m.isEmpty { plan.mix = try SlotMix(spec: m) } else if let fixed = fixedMix { plan.mix = fixed }
         return plan
     }
 
-    func recommend(set: ModelSet, history: [Int32], userID: String?, k: Int, blend spec: String?, mix mixSpec: String?,
-                   exclude: Set<Int32>) throws -> RecommendationResult {
+    func recommend(
+        set: ModelSet, history: [Int32], userID: String?, k: Int, blend spec: String?, mix mixSpec: String?,
+        exclude: Set<Int32>
+    ) throws -> RecommendationResult {
         try validate(k: k)
         let plan = try makePlan(set: set, historyLength: history.count, userID: userID, blend: spec, mix: mixSpec)
         var candidates: [Slot: [Int32]] = [:]
@@ -323,12 +333,14 @@ public final class RecommendationService: @unchecked Sendable {
             case .popular, .new: score = set.popularity[Int(p.item)]
             }
             let named = because[p.item] ?? []
-            return RecommendedItem(item: set.items[Int(p.item)], score: score.isFinite ? score : 0, slot: p.slot,
-                                   because: named, reason: .of(slot: p.slot, because: named))
+            return RecommendedItem(
+                item: set.items[Int(p.item)], score: score.isFinite ? score : 0, slot: p.slot,
+                because: named, reason: .of(slot: p.slot, because: named))
         }
-        return RecommendationResult(user: nil, stage: plan.stage, blend: plan.blend?.description ?? "",
-                                    summary: Self.summary(stage: plan.stage, blend: plan.blend, items: items, set: set),
-                                    mix: plan.mix.description, history: history.suffix(50).map(set.ref), items: items)
+        return RecommendationResult(
+            user: nil, stage: plan.stage, blend: plan.blend?.description ?? "",
+            summary: Self.summary(stage: plan.stage, blend: plan.blend, items: items, set: set),
+            mix: plan.mix.description, history: history.suffix(50).map(set.ref), items: items)
     }
 
     /// What each model goes by, in a few words, for the summary sentence.
@@ -376,12 +388,15 @@ public final class RecommendationService: @unchecked Sendable {
         let i = try set.resolveItem(ref)
         var neighbours: [(item: Int32, similarity: Float)]?
         if let knnModel = set.personal.first(where: { $0.recommender is ItemKNN }), let knn = knnModel.recommender as? ItemKNN,
-           let mi = knnModel.modelItem(i) {
+            let mi = knnModel.modelItem(i)
+        {
             if let map = knnModel.toModel {
                 var back: [Int32: Int32] = [:]
                 for (s, m) in map.enumerated() where m >= 0 { back[m] = Int32(s) }
                 neighbours = knn.neighbours(of: mi).compactMap { n in back[n.item].map { (item: $0, similarity: n.similarity) } }
-            } else { neighbours = knn.neighbours(of: mi) }
+            } else {
+                neighbours = knn.neighbours(of: mi)
+            }
         }
         let ranked = SimilarItems.rank(of: i, k: k, neighbours: neighbours) {
             let plan = policy.plan(historyLength: 1, available: set.personalNames(for: nil))
@@ -403,7 +418,9 @@ public enum ServiceError: Error, CustomStringConvertible {
     case conflict(String)
     case unavailable(String)
     public var description: String {
-        switch self { case .conflict(let m), .unavailable(let m): return m }
+        switch self {
+        case .conflict(let m), .unavailable(let m): return m
+        }
     }
 }
 
@@ -505,4 +522,3 @@ func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) 
     }
     return go(0, [])
 }
-

@@ -33,8 +33,10 @@ public final class ServeMetrics: @unchecked Sendable {
 
     /// Records one finished request.
     public func record(method: String, route: String, status: Int, seconds: Double) {
-        Metrics.Counter(label: "osusume_http_requests_total",
-                        dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory).increment()
+        Metrics.Counter(
+            label: "osusume_http_requests_total",
+            dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory
+        ).increment()
         Metrics.Timer(label: "osusume_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             .recordSeconds(seconds)
     }
@@ -73,10 +75,16 @@ public final class ServeMetrics: @unchecked Sendable {
 
     /// The exposition text, after setting the gauges of the served models and the reload count.
     public func render(models: [ModelIdentity], loadedAt: Date, reloads total: Int) -> String {
-        setFamily("osusume_model_info", help: "The models being served (value 1), with their identity.", models.map { m in
-            (labels: [("name", m.name), ("kind", m.kind), ("source", m.source), ("items", String(m.items)),
-                      ("fingerprint", m.fingerprint), ("created_at", m.createdAt)], value: 1)
-        })
+        setFamily(
+            "osusume_model_info", help: "The models being served (value 1), with their identity.",
+            models.map { m in
+                (
+                    labels: [
+                        ("name", m.name), ("kind", m.kind), ("source", m.source), ("items", String(m.items)),
+                        ("fingerprint", m.fingerprint), ("created_at", m.createdAt),
+                    ], value: 1
+                )
+            })
         set("osusume_models_loaded_timestamp_seconds", loadedAt.timeIntervalSince1970, help: "When the current models were swapped in.")
         set("osusume_uptime_seconds", Date().timeIntervalSince(startedAt), help: "Seconds since the server started.")
         setTotal("osusume_model_reloads_total", total, help: "Model reloads since start.")

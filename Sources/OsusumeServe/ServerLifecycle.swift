@@ -17,7 +17,11 @@ public struct BackgroundService: Service {
     public func run() async throws {
         let task = start()
         await withGracefulShutdownHandler {
-            await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
         } onGracefulShutdown: {
             task.cancel()
         }
@@ -28,11 +32,15 @@ public struct BackgroundService: Service {
 /// (swift-service-lifecycle). On SIGTERM or SIGINT the application stops accepting connections
 /// and answers the requests already in flight; the background services end after it (a group
 /// shuts its services down in reverse order). Returns once everything has stopped.
-public func runServer(_ app: some Service, background: [BackgroundService] = [], logLevel: Logger.Level = .notice,
-                      signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+public func runServer(
+    _ app: some Service, background: [BackgroundService] = [], logLevel: Logger.Level = .notice,
+    signals: [UnixSignal] = [.sigterm, .sigint]
+) async throws {
     var logger = Logger(label: "osusume.serve")
     logger.logLevel = logLevel
-    let group = ServiceGroup(configuration: .init(services: background.map { .init(service: $0) } + [.init(service: app)],
-                                                  gracefulShutdownSignals: signals, logger: logger))
+    let group = ServiceGroup(
+        configuration: .init(
+            services: background.map { .init(service: $0) } + [.init(service: app)],
+            gracefulShutdownSignals: signals, logger: logger))
     try await group.run()
 }

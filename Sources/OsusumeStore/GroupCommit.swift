@@ -50,7 +50,7 @@ final class GroupCommit: @unchecked Sendable {
                 let stored = try await commit(group.flatMap(\.events))
                 var offset = 0
                 for p in group {
-                    p.continuation.resume(returning: Array(stored[offset ..< offset + p.events.count]))
+                    p.continuation.resume(returning: Array(stored[offset..<offset + p.events.count]))
                     offset += p.events.count
                 }
             } catch {

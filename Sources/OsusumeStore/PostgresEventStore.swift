@@ -37,8 +37,9 @@ public final class PostgresEventStore: EventStore {
             throw OsusumeError.invalidArgument("store URL: schema must be 1-63 characters of a-z, 0-9 and _, got '\(schema.prefix(70))'")
         }
         self.schema = schema
-        var config = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: parts.user ?? "postgres",
-                                                  password: parts.password, database: database.isEmpty ? nil : database, tls: tls)
+        var config = PostgresClient.Configuration(
+            host: host, port: parts.port ?? 5432, username: parts.user ?? "postgres",
+            password: parts.password, database: database.isEmpty ? nil : database, tls: tls)
         // A database that is down must fail writes quickly (503), not hang requests.
         config.options.connectTimeout = .seconds(3)
         config.options.maximumConnections = 16
@@ -98,50 +99,60 @@ public final class PostgresEventStore: EventStore {
     /// Schema steps, applied once each under an advisory lock so replicas starting together
     /// do not race.
     static let migrations: [(name: String, sql: [String])] = [
-        ("v1", [
-            """
-            CREATE TABLE feedback (
-                id BIGSERIAL PRIMARY KEY,
-                user_id TEXT NOT NULL,
-                item TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                rating DOUBLE PRECISION,
-                at DOUBLE PRECISION NOT NULL,
-                received_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            "CREATE INDEX feedback_user ON feedback(user_id, id)",
-        ]),
-        ("v2-model-versions", [
-            """
-            CREATE TABLE model_versions (
-                version BIGSERIAL PRIMARY KEY,
-                paths TEXT NOT NULL UNIQUE,
-                events_through BIGINT NOT NULL,
-                created_at DOUBLE PRECISION NOT NULL,
-                report TEXT NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE model_current (
-                slot INTEGER PRIMARY KEY CHECK (slot = 1),
-                version BIGINT NOT NULL,
-                updated_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-        ]),
-        ("v3-event-keys", [
-            "ALTER TABLE feedback ADD COLUMN key TEXT",
-            "CREATE UNIQUE INDEX feedback_key ON feedback(key)",
-        ]),
+        (
+            "v1",
+            [
+                """
+                CREATE TABLE feedback (
+                    id BIGSERIAL PRIMARY KEY,
+                    user_id TEXT NOT NULL,
+                    item TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    rating DOUBLE PRECISION,
+                    at DOUBLE PRECISION NOT NULL,
+                    received_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX feedback_user ON feedback(user_id, id)",
+            ]
+        ),
+        (
+            "v2-model-versions",
+            [
+                """
+                CREATE TABLE model_versions (
+                    version BIGSERIAL PRIMARY KEY,
+                    paths TEXT NOT NULL UNIQUE,
+                    events_through BIGINT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    report TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE model_current (
+                    slot INTEGER PRIMARY KEY CHECK (slot = 1),
+                    version BIGINT NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+            ]
+        ),
+        (
+            "v3-event-keys",
+            [
+                "ALTER TABLE feedback ADD COLUMN key TEXT",
+                "CREATE UNIQUE INDEX feedback_key ON feedback(key)",
+            ]
+        ),
     ]
 
     private func migrate() async throws {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(7306117)", logger: logger)
             if let schema { try await conn.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger) }
-            try await conn.query("CREATE TABLE IF NOT EXISTS osusume_migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
-                                 logger: logger)
+            try await conn.query(
+                "CREATE TABLE IF NOT EXISTS osusume_migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
+                logger: logger)
             var applied = Set<String>()
             for try await name in try await conn.query("SELECT name FROM osusume_migrations", logger: logger).decode(String.self) {
                 applied.insert(name)
@@ -157,13 +168,14 @@ public final class PostgresEventStore: EventStore {
     private static func insert(_ events: [FeedbackEvent], client: PostgresClient, logger: Logger) async throws -> [StoredFeedback] {
         let received = Date().timeIntervalSince1970
         let users = events.map(\.user), items = events.map(\.item), kinds = events.map(\.kind)
-        let ratings = events.map { $0.rating ?? .nan }   // NaN stands for "no rating" in the array
+        let ratings = events.map { $0.rating ?? .nan } // NaN stands for "no rating" in the array
         let ats = events.map { $0.at ?? received }
-        let keys = events.map { $0.key ?? "" }            // "" for "no key" (a key is never empty)
+        let keys = events.map { $0.key ?? "" } // "" for "no key" (a key is never empty)
         return try await guarded(seconds: 5) {
             // One statement for the whole group; ids come from the sequence in row order. An
             // event whose key is already stored is skipped and answered with the stored one.
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 INSERT INTO feedback (user_id, item, kind, rating, at, received_at, key)
                 SELECT u, i, k, NULLIF(r, 'NaN'::float8), a, \(received), NULLIF(c, '')
                 FROM unnest(\(users)::text[], \(items)::text[], \(kinds)::text[], \(ratings)::float8[], \(ats)::float8[], \(keys)::text[])
@@ -193,7 +205,7 @@ public final class PostgresEventStore: EventStore {
                 if let key = e.key {
                     if let id = keyed.removeValue(forKey: key) {
                         out.append(StoredFeedback(id: id, event: stored, receivedAt: received))
-                        existing[key] = out.last   // a second event of the batch with this key gets this one
+                        existing[key] = out.last // a second event of the batch with this key gets this one
                     } else if let old = existing[key] {
                         out.append(old)
                     } else {
@@ -216,10 +228,15 @@ public final class PostgresEventStore: EventStore {
         var out: [StoredFeedback] = []
         let query = PostgresQuery(unsafeSQL: "SELECT \(eventColumns) FROM feedback " + condition.sql, binds: condition.binds)
         for try await (id, user, item, kind, rating, at, received, key) in try await client.query(query, logger: logger)
-            .decode((Int64, String, String, String, Double?, Double, Double, String).self) {
-            out.append(StoredFeedback(id: id, event: FeedbackEvent(user: user, item: item, kind: kind, rating: rating, at: at,
-                                                                   key: key.isEmpty ? nil : key),
-                                      receivedAt: received))
+            .decode((Int64, String, String, String, Double?, Double, Double, String).self)
+        {
+            out.append(
+                StoredFeedback(
+                    id: id,
+                    event: FeedbackEvent(
+                        user: user, item: item, kind: kind, rating: rating, at: at,
+                        key: key.isEmpty ? nil : key),
+                    receivedAt: received))
         }
         return out
     }
@@ -234,8 +251,9 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback] {
-        let newestFirst = try await fetchEvents("WHERE user_id = \(user) AND id > \(after) ORDER BY id DESC LIMIT \(Int64(latest ?? Int(Int64.max)))",
-                                                seconds: 1)
+        let newestFirst = try await fetchEvents(
+            "WHERE user_id = \(user) AND id > \(after) ORDER BY id DESC LIMIT \(Int64(latest ?? Int(Int64.max)))",
+            seconds: 1)
         return newestFirst.reversed()
     }
 
@@ -263,7 +281,8 @@ public final class PostgresEventStore: EventStore {
         try await guarded { [self] in
             var out: [ModelVersion] = []
             for try await (v, paths, through, created, report) in try await client.query(query, logger: logger)
-                .decode((Int64, String, Int64, Double, String).self) {
+                .decode((Int64, String, Int64, Double, String).self)
+            {
                 let list = (try? JSONDecoder().decode([String].self, from: Data(paths.utf8))) ?? []
                 out.append(ModelVersion(version: v, paths: list, eventsThrough: through, createdAt: created, report: report))
             }
@@ -275,7 +294,8 @@ public final class PostgresEventStore: EventStore {
         let key = ModelVersionKey.paths(paths)
         let now = Date().timeIntervalSince1970
         _ = try await guarded { [self] in
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO model_versions (paths, events_through, created_at, report) VALUES (\(key), \(eventsThrough), \(now), \(report))
                 ON CONFLICT (paths) DO NOTHING
                 """, logger: logger)
@@ -291,16 +311,19 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func currentVersion() async throws -> ModelVersion? {
-        try await fetchVersions("""
+        try await fetchVersions(
+            """
             SELECT v.version, v.paths, v.events_through, v.created_at, v.report
             FROM model_current c JOIN model_versions v ON v.version = c.version
-            """).first
+            """
+        ).first
     }
 
     public func setCurrent(version: Int64) async throws {
         // One statement: the version is checked and the pointer moved atomically.
         let now = Date().timeIntervalSince1970
-        let moved = try await scalar("""
+        let moved = try await scalar(
+            """
             WITH moved AS (
                 INSERT INTO model_current (slot, version, updated_at)
                 SELECT 1, version, \(now) FROM model_versions WHERE version = \(version)
@@ -313,7 +336,8 @@ public final class PostgresEventStore: EventStore {
 
     public func deleteVersion(_ version: Int64) async throws {
         // One statement: never the version the pointer names, even if it moves meanwhile.
-        let deleted = try await scalar("""
+        let deleted = try await scalar(
+            """
             WITH gone AS (
                 DELETE FROM model_versions WHERE version = \(version)
                 AND NOT EXISTS (SELECT 1 FROM model_current WHERE version = \(version))

@@ -38,43 +38,46 @@ public final class SQLiteEventStore: EventStore {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE feedback (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    user TEXT NOT NULL,
-                    item TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    rating REAL,
-                    at REAL NOT NULL,
-                    received_at REAL NOT NULL
-                );
-                CREATE INDEX feedback_user ON feedback(user, at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE feedback (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user TEXT NOT NULL,
+                        item TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        rating REAL,
+                        at REAL NOT NULL,
+                        received_at REAL NOT NULL
+                    );
+                    CREATE INDEX feedback_user ON feedback(user, at);
+                    """)
         }
         m.registerMigration("v2-model-versions") { db in
-            try db.execute(sql: """
-                ALTER TABLE feedback RENAME COLUMN user TO user_id;
-                DROP INDEX feedback_user;
-                CREATE INDEX feedback_user ON feedback(user_id, id);
-                CREATE TABLE model_versions (
-                    version INTEGER PRIMARY KEY AUTOINCREMENT,
-                    paths TEXT NOT NULL UNIQUE,
-                    events_through INTEGER NOT NULL,
-                    created_at REAL NOT NULL,
-                    report TEXT NOT NULL
-                );
-                CREATE TABLE model_current (
-                    slot INTEGER PRIMARY KEY CHECK (slot = 1),
-                    version INTEGER NOT NULL,
-                    updated_at REAL NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE feedback RENAME COLUMN user TO user_id;
+                    DROP INDEX feedback_user;
+                    CREATE INDEX feedback_user ON feedback(user_id, id);
+                    CREATE TABLE model_versions (
+                        version INTEGER PRIMARY KEY AUTOINCREMENT,
+                        paths TEXT NOT NULL UNIQUE,
+                        events_through INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        report TEXT NOT NULL
+                    );
+                    CREATE TABLE model_current (
+                        slot INTEGER PRIMARY KEY CHECK (slot = 1),
+                        version INTEGER NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    """)
         }
         m.registerMigration("v3-event-keys") { db in
-            try db.execute(sql: """
-                ALTER TABLE feedback ADD COLUMN key TEXT;
-                CREATE UNIQUE INDEX feedback_key ON feedback(key);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE feedback ADD COLUMN key TEXT;
+                    CREATE UNIQUE INDEX feedback_key ON feedback(key);
+                    """)
         }
         return m
     }
@@ -88,10 +91,11 @@ public final class SQLiteEventStore: EventStore {
         let received = Date().timeIntervalSince1970
         do {
             return try await pool.write { db -> [StoredFeedback] in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO feedback (user_id, item, kind, rating, at, received_at, key) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(key) DO NOTHING
-                    """)
+                let statement = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO feedback (user_id, item, kind, rating, at, received_at, key) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(key) DO NOTHING
+                        """)
                 var out: [StoredFeedback] = []
                 out.reserveCapacity(events.count)
                 for e in events {
@@ -99,8 +103,9 @@ public final class SQLiteEventStore: EventStore {
                     stored.at = e.at ?? received
                     try statement.execute(arguments: [e.user, e.item, e.kind, e.rating, stored.at, received, e.key])
                     if db.changesCount == 0, let key = e.key,
-                       let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM feedback WHERE key = ?", arguments: [key]) {
-                        out.append(decode(row))   // stored before under this key: the original
+                        let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM feedback WHERE key = ?", arguments: [key])
+                    {
+                        out.append(decode(row)) // stored before under this key: the original
                     } else {
                         out.append(StoredFeedback(id: db.lastInsertedRowID, event: stored, receivedAt: received))
                     }
@@ -120,9 +125,12 @@ public final class SQLiteEventStore: EventStore {
     private static let columns = "id, user_id, item, kind, rating, at, received_at, key"
 
     private static func decode(_ row: Row) -> StoredFeedback {
-        StoredFeedback(id: row["id"], event: FeedbackEvent(user: row["user_id"], item: row["item"], kind: row["kind"],
-                                                           rating: row["rating"], at: row["at"], key: row["key"]),
-                       receivedAt: row["received_at"])
+        StoredFeedback(
+            id: row["id"],
+            event: FeedbackEvent(
+                user: row["user_id"], item: row["item"], kind: row["kind"],
+                rating: row["rating"], at: row["at"], key: row["key"]),
+            receivedAt: row["received_at"])
     }
 
     private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
@@ -140,16 +148,21 @@ public final class SQLiteEventStore: EventStore {
 
     public func events(user: String, after: Int64, latest: Int?) async throws -> [StoredFeedback] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM (SELECT \(Self.columns) FROM feedback WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id
-                """, arguments: [user, after, latest ?? -1]).map(Self.decode)   // LIMIT -1: no limit
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM (SELECT \(Self.columns) FROM feedback WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id
+                    """, arguments: [user, after, latest ?? -1]
+            ).map(Self.decode) // LIMIT -1: no limit
         }
     }
 
     public func events(after: Int64, through: Int64, limit: Int) async throws -> [StoredFeedback] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM feedback WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-                             arguments: [after, through, limit]).map(Self.decode)
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM feedback WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                arguments: [after, through, limit]
+            ).map(Self.decode)
         }
     }
 
@@ -172,17 +185,19 @@ public final class SQLiteEventStore: EventStore {
     private static func decodeVersion(_ row: Row) -> ModelVersion {
         let text: String = row["paths"]
         let paths = (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
-        return ModelVersion(version: row["version"], paths: paths, eventsThrough: row["events_through"],
-                            createdAt: row["created_at"], report: row["report"])
+        return ModelVersion(
+            version: row["version"], paths: paths, eventsThrough: row["events_through"],
+            createdAt: row["created_at"], report: row["report"])
     }
 
     public func registerVersion(paths: [String], eventsThrough: Int64, report: String) async throws -> ModelVersion {
         let key = ModelVersionKey.paths(paths)
         return try await write { db in
-            try db.execute(sql: """
-                INSERT INTO model_versions (paths, events_through, created_at, report) VALUES (?, ?, ?, ?)
-                ON CONFLICT(paths) DO NOTHING
-                """, arguments: [key, eventsThrough, Date().timeIntervalSince1970, report])
+            try db.execute(
+                sql: """
+                    INSERT INTO model_versions (paths, events_through, created_at, report) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(paths) DO NOTHING
+                    """, arguments: [key, eventsThrough, Date().timeIntervalSince1970, report])
             let row = try Row.fetchOne(db, sql: "SELECT * FROM model_versions WHERE paths = ?", arguments: [key])!
             return Self.decodeVersion(row)
         }
@@ -204,10 +219,11 @@ public final class SQLiteEventStore: EventStore {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM model_versions WHERE version = ?", arguments: [version]) == 1 else {
                 throw OsusumeError.unknownID(kind: "model version", id: String(version))
             }
-            try db.execute(sql: """
-                INSERT INTO model_current (slot, version, updated_at) VALUES (1, ?, ?)
-                ON CONFLICT(slot) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
-                """, arguments: [version, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO model_current (slot, version, updated_at) VALUES (1, ?, ?)
+                    ON CONFLICT(slot) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+                    """, arguments: [version, Date().timeIntervalSince1970])
         }
     }
 

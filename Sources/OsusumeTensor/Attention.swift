@@ -10,8 +10,10 @@ import OsusumeKernels
 /// - keyPadding: B·S flags, false for padding keys that no query may see. A query that sees no
 ///   key at all gets a zero output.
 /// The probabilities are kept for the backward pass ([B, heads, L, S] floats).
-public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
-                                      causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+public func scaledDotProductAttention(
+    query: Tensor, key: Tensor, value: Tensor, heads: Int,
+    causal: Bool = false, keyPadding: [Bool]? = nil
+) -> Tensor {
     precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "attention takes [batch, length, dim] tensors")
     let b = query.shape[0], l = query.shape[1], d = query.shape[2], s = key.shape[1]
     precondition(key.shape == [b, s, d] && value.shape == [b, s, d], "attention: key/value \(key.shape)/\(value.shape) do not fit query \(query.shape)")
@@ -22,8 +24,9 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     guard Tape.needs([query, key, value]) else { return out }
     Tape.record(out) { g in
         let dq = Tensor(uninitialized: query.shape), dk = Tensor(zeroed: key.shape), dv = Tensor(zeroed: value.shape)
-        geo.backward(q: query.data, k: key.data, v: value.data, ldq: d, ldk: d, ldv: d, probs: probs.data, gradOut: g.data,
-                     dq: dq.data, dk: dk.data, dv: dv.data)
+        geo.backward(
+            q: query.data, k: key.data, v: value.data, ldq: d, ldk: d, ldv: d, probs: probs.data, gradOut: g.data,
+            dq: dq.data, dk: dk.data, dv: dv.data)
         accumulateGrad(query, dq, owned: true)
         accumulateGrad(key, dk, owned: true)
         accumulateGrad(value, dv, owned: true)
@@ -46,8 +49,9 @@ public func packedSelfAttention(_ qkv: Tensor, heads: Int, causal: Bool = false,
     Tape.record(out) { g in
         let dqkv = Tensor(zeroed: qkv.shape)
         let dp = dqkv.data
-        geo.backward(q: p, k: p + d, v: p + 2 * d, ldq: 3 * d, ldk: 3 * d, ldv: 3 * d, probs: probs.data, gradOut: g.data,
-                     dq: dp, dk: dp + d, dv: dp + 2 * d)
+        geo.backward(
+            q: p, k: p + d, v: p + 2 * d, ldq: 3 * d, ldk: 3 * d, ldv: 3 * d, probs: probs.data, gradOut: g.data,
+            dq: dp, dk: dp + d, dv: dp + 2 * d)
         accumulateGrad(qkv, dqkv, owned: true)
     }
     return out
@@ -55,8 +59,10 @@ public func packedSelfAttention(_ qkv: Tensor, heads: Int, causal: Bool = false,
 
 /// Attention of `query` [B, L, D] over packed keys and values `kv` [B, S, 2·D] (keys then values
 /// side by side, as one stacked projection of the same input produces them); returns [B, L, D].
-public func keyValueAttention(query: Tensor, kv: Tensor, heads: Int, causal: Bool = false,
-                              keyPadding: [Bool]? = nil) -> Tensor {
+public func keyValueAttention(
+    query: Tensor, kv: Tensor, heads: Int, causal: Bool = false,
+    keyPadding: [Bool]? = nil
+) -> Tensor {
     precondition(query.rank == 3 && kv.rank == 3, "attention takes [batch, length, dim] tensors")
     let b = query.shape[0], l = query.shape[1], d = query.shape[2], s = kv.shape[1]
     precondition(kv.shape == [b, s, 2 * d], "attention: packed keys/values \(kv.shape) do not fit query \(query.shape)")
@@ -68,8 +74,9 @@ public func keyValueAttention(query: Tensor, kv: Tensor, heads: Int, causal: Boo
     guard Tape.needs([query, kv]) else { return out }
     Tape.record(out) { g in
         let dq = Tensor(uninitialized: query.shape), dkv = Tensor(zeroed: kv.shape)
-        geo.backward(q: query.data, k: p, v: p + d, ldq: d, ldk: 2 * d, ldv: 2 * d, probs: probs.data, gradOut: g.data,
-                     dq: dq.data, dk: dkv.data, dv: dkv.data + d)
+        geo.backward(
+            q: query.data, k: p, v: p + d, ldq: d, ldk: 2 * d, ldv: 2 * d, probs: probs.data, gradOut: g.data,
+            dq: dq.data, dk: dkv.data, dv: dkv.data + d)
         accumulateGrad(query, dq, owned: true)
         accumulateGrad(kv, dkv, owned: true)
     }
@@ -102,8 +109,10 @@ struct AttentionGeometry {
         causal ? Swift.max(0, Swift.min(s, r0 + rows + s - l)) : s
     }
 
-    func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldq: Int, ldk: Int, ldv: Int,
-                 out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>) {
+    func forward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldq: Int, ldk: Int, ldv: Int,
+        out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>
+    ) {
         ensureSerialBLAS()
         let po = SharedPointer(out), pp = SharedPointer(probs)
         keep.withOptionalPointer { keepPtr in
@@ -135,9 +144,11 @@ struct AttentionGeometry {
     }
 
     /// dq is overwritten; dk and dv are accumulated (pass zeroed buffers).
-    func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldq: Int, ldk: Int, ldv: Int,
-                  probs: UnsafePointer<Float>, gradOut: UnsafePointer<Float>,
-                  dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
+    func backward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldq: Int, ldk: Int, ldv: Int,
+        probs: UnsafePointer<Float>, gradOut: UnsafePointer<Float>,
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
+    ) {
         ensureSerialBLAS()
         let threads = Threads.count == 1 ? 1 : Swift.max(1, Swift.min(Threads.count * chunksPerThread, b * heads))
         let scratch = Tensor(uninitialized: [threads, block, s])

@@ -125,9 +125,13 @@ func mergeRowSparse(_ x: Tensor, _ xr: [Int32], _ y: Tensor, _ yr: [Int32]) -> T
     rows.reserveCapacity(xr.count + yr.count)
     var i = 0, j = 0
     while i < xr.count || j < yr.count {
-        if j >= yr.count || (i < xr.count && xr[i] < yr[j]) { rows.append(xr[i]); i += 1 }
-        else if i >= xr.count || yr[j] < xr[i] { rows.append(yr[j]); j += 1 }
-        else { rows.append(xr[i]); i += 1; j += 1 }
+        if j >= yr.count || (i < xr.count && xr[i] < yr[j]) {
+            rows.append(xr[i]); i += 1
+        } else if i >= xr.count || yr[j] < xr[i] {
+            rows.append(yr[j]); j += 1
+        } else {
+            rows.append(xr[i]); i += 1; j += 1
+        }
     }
     let out = Tensor(zeroed: [rows.count * width])
     var k = 0

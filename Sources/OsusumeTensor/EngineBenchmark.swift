@@ -152,8 +152,9 @@ public enum EngineBenchmark {
         let reps = Swift.max(2, Int(2e10 / (2.0 * Double(m * n * k))))
         for _ in 0..<Swift.min(reps, 20) {
             let t0 = now()
-            gemm(.none, transB ? .transpose : .none, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: transB ? k : n,
-                 c: c.data, ldc: n)
+            gemm(
+                .none, transB ? .transpose : .none, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: transB ? k : n,
+                c: c.data, ldc: n)
             best = Swift.min(best, now() - t0)
         }
         return 2.0 * Double(m) * Double(n) * Double(k) / best / 1e9

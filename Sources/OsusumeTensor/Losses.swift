@@ -16,8 +16,10 @@ func recordPrecomputed(_ out: Tensor, _ pairs: [(Tensor, Tensor)]) {
 /// Softmax cross-entropy of `logits` [..., classes] against class `targets` (one per row), mean
 /// over the rows whose target is not `ignoreIndex`. `labelSmoothing` ε mixes the one-hot target
 /// with a uniform one: (1 − ε)·onehot + ε/classes. Fused: one pass computes loss and gradient.
-public func crossEntropy(_ logits: Tensor, _ targets: IndexTensor, ignoreIndex: Int32 = -100,
-                         labelSmoothing: Float = 0) -> Tensor {
+public func crossEntropy(
+    _ logits: Tensor, _ targets: IndexTensor, ignoreIndex: Int32 = -100,
+    labelSmoothing: Float = 0
+) -> Tensor {
     let cols = logits.shape.last ?? 1, rows = logits.count / Swift.max(cols, 1)
     precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
     let valid = targets.values.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
@@ -36,8 +38,9 @@ public func crossEntropy(_ logits: Tensor, _ targets: IndexTensor, ignoreIndex: 
                 let w = work.data
                 Threads.parallelFor(rows, chunks: chunks) { c, r in
                     var n = 0
-                    p[c] = osk_softmax_xent_rows(w + r.lowerBound * cols, r.count, cols, cols, t + r.lowerBound,
-                                                 ignoreIndex, labelSmoothing, scale, 1, &n)
+                    p[c] = osk_softmax_xent_rows(
+                        w + r.lowerBound * cols, r.count, cols, cols, t + r.lowerBound,
+                        ignoreIndex, labelSmoothing, scale, 1, &n)
                 }
             }
             loss = partial.reduce(0, +)
@@ -63,8 +66,10 @@ public func crossEntropy(_ logits: Tensor, _ targets: IndexTensor, ignoreIndex: 
 ///
 /// - hidden: [..., dim]; weight: [vocabulary, dim] (for example a tied item embedding table);
 ///   bias: [vocabulary] or nil; one target per row of hidden.
-public func chunkedCrossEntropy(hidden: Tensor, weight: Tensor, bias: Tensor? = nil, targets: IndexTensor,
-                                ignoreIndex: Int32 = -100, labelSmoothing: Float = 0, chunkRows: Int = 128) -> Tensor {
+public func chunkedCrossEntropy(
+    hidden: Tensor, weight: Tensor, bias: Tensor? = nil, targets: IndexTensor,
+    ignoreIndex: Int32 = -100, labelSmoothing: Float = 0, chunkRows: Int = 128
+) -> Tensor {
     let d = weight.shape[1], vocab = weight.shape[0]
     precondition(hidden.shape.last == d, "chunkedCrossEntropy: hidden \(hidden.shape) does not end in \(d)")
     let rows = hidden.count / Swift.max(d, 1)
@@ -101,17 +106,20 @@ public func chunkedCrossEntropy(hidden: Tensor, weight: Tensor, bias: Tensor? = 
                         continue
                     }
                     if let pbias { for i in 0..<n { (buf + i * vocab).update(from: pbias, count: vocab) } }
-                    BLAS.sgemm(.none, .transpose, m: n, n: vocab, k: d, a: ph + r0 * d, lda: d, b: pw, ldb: d,
-                               beta: pbias == nil ? 0 : 1, c: buf, ldc: vocab)
-                    loss += osk_softmax_xent_rows(buf, n, vocab, vocab, t + r0, ignoreIndex, labelSmoothing, scale,
-                                                  wantAny ? 1 : 0, &counted)
+                    BLAS.sgemm(
+                        .none, .transpose, m: n, n: vocab, k: d, a: ph + r0 * d, lda: d, b: pw, ldb: d,
+                        beta: pbias == nil ? 0 : 1, c: buf, ldc: vocab)
+                    loss += osk_softmax_xent_rows(
+                        buf, n, vocab, vocab, t + r0, ignoreIndex, labelSmoothing, scale,
+                        wantAny ? 1 : 0, &counted)
                     guard wantAny else { continue }
                     if let pdh {
                         BLAS.sgemm(.none, .none, m: n, n: d, k: vocab, a: buf, lda: vocab, b: pw, ldb: d, c: pdh + r0 * d, ldc: d)
                     }
                     if let ppw {
-                        BLAS.sgemm(.transpose, .none, m: vocab, n: d, k: n, a: buf, lda: vocab, b: ph + r0 * d, ldb: d,
-                                   beta: 1, c: ppw + c * vocab * d, ldc: d)
+                        BLAS.sgemm(
+                            .transpose, .none, m: vocab, n: d, k: n, a: buf, lda: vocab, b: ph + r0 * d, ldb: d,
+                            beta: 1, c: ppw + c * vocab * d, ldc: d)
                     }
                     if let ppb {
                         let acc = ppb + c * vocab
@@ -228,8 +236,9 @@ public func multinomialNLL(_ logits: Tensor, _ targets: Tensor) -> Tensor {
 /// read them): no dense target is built, and the gradient (softmax · Σt − t) / batch is written
 /// over the log-softmax in the same pass.
 public func multinomialNLL(_ logits: Tensor, _ targets: SparseRows) -> Tensor {
-    precondition(logits.rank == 2 && logits.shape[0] == targets.rowCount && logits.shape[1] == targets.columnCount,
-                 "multinomialNLL: logits \(logits.shape) for sparse targets [\(targets.rowCount), \(targets.columnCount)]")
+    precondition(
+        logits.rank == 2 && logits.shape[0] == targets.rowCount && logits.shape[1] == targets.columnCount,
+        "multinomialNLL: logits \(logits.shape) for sparse targets [\(targets.rowCount), \(targets.columnCount)]")
     let rows = logits.shape[0], cols = logits.shape[1]
     let inv = 1 / Float(Swift.max(rows, 1))
     let withGrad = Tape.needs(logits)

@@ -31,8 +31,7 @@ open class Module {
     public func children() -> [(String, Module)] {
         var out: [(String, Module)] = []
         for (label, value) in storedProperties() {
-            if let m = value as? Module { out.append((label, m)) }
-            else if let ms = value as? [Module] { for (i, m) in ms.enumerated() { out.append(("\(label).\(i)", m)) } }
+            if let m = value as? Module { out.append((label, m)) } else if let ms = value as? [Module] { for (i, m) in ms.enumerated() { out.append(("\(label).\(i)", m)) } }
         }
         return out
     }
@@ -65,9 +64,11 @@ open class Module {
 
     private func collect(prefix: String, into out: inout [(String, Tensor)]) {
         for (label, value) in storedProperties() {
-            if let t = value as? Tensor { out.append((prefix + label, t)) }
-            else if let m = value as? Module { m.collect(prefix: prefix + label + ".", into: &out) }
-            else if let ms = value as? [Module] {
+            if let t = value as? Tensor {
+                out.append((prefix + label, t))
+            } else if let m = value as? Module {
+                m.collect(prefix: prefix + label + ".", into: &out)
+            } else if let ms = value as? [Module] {
                 for (i, m) in ms.enumerated() { m.collect(prefix: prefix + label + ".\(i).", into: &out) }
             }
         }
@@ -183,23 +184,29 @@ public final class MultiHeadAttention: Module {
 
     /// Attention of `queries` [B, L, D] over `keys`/`values` [B, S, D] (self-attention when
     /// only `queries` is given).
-    public func callAsFunction(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
-                               causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+    public func callAsFunction(
+        _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+        causal: Bool = false, keyPadding: [Bool]? = nil
+    ) -> Tensor {
         if keys == nil && values == nil {
             // Self-attention: one stacked projection and the packed kernel.
-            let qkv = stackedLinear(queries, weights: [query.weight, key.weight, value.weight],
-                                    biases: [query.bias, key.bias, value.bias])
+            let qkv = stackedLinear(
+                queries, weights: [query.weight, key.weight, value.weight],
+                biases: [query.bias, key.bias, value.bias])
             return output(packedSelfAttention(qkv, heads: heads, causal: causal, keyPadding: keyPadding))
         }
         let k = keys ?? queries, v = values ?? k
         if k === v {
             // Keys and values from the same input: one stacked projection for both.
             let kv = stackedLinear(k, weights: [key.weight, value.weight], biases: [key.bias, value.bias])
-            return output(keyValueAttention(query: query(queries), kv: kv, heads: heads, causal: causal,
-                                            keyPadding: keyPadding))
+            return output(
+                keyValueAttention(
+                    query: query(queries), kv: kv, heads: heads, causal: causal,
+                    keyPadding: keyPadding))
         }
-        let a = scaledDotProductAttention(query: query(queries), key: key(k), value: value(v), heads: heads,
-                                          causal: causal, keyPadding: keyPadding)
+        let a = scaledDotProductAttention(
+            query: query(queries), key: key(k), value: value(v), heads: heads,
+            causal: causal, keyPadding: keyPadding)
         return output(a)
     }
 }
@@ -240,8 +247,10 @@ public final class TransformerBlock: Module {
     public let normFirst: Bool
     public let queryNorm: Bool
 
-    public init(dim: Int, heads: Int, hidden: Int, dropout: Float = 0, activation: Activation = .gelu,
-                normFirst: Bool = true, queryNorm: Bool = false) {
+    public init(
+        dim: Int, heads: Int, hidden: Int, dropout: Float = 0, activation: Activation = .gelu,
+        normFirst: Bool = true, queryNorm: Bool = false
+    ) {
         self.queryNorm = queryNorm
         attention = MultiHeadAttention(dim: dim, heads: heads)
         feedForward = FeedForward(dim: dim, hidden: hidden, activation: activation, dropout: dropout)

@@ -18,8 +18,10 @@ func parallelRange(_ n: Int, minChunk: Int = parallelThreshold / 2, _ body: (Ran
 }
 
 @inline(__always)
-func elementwise(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
-                 _ f: (Float, Float) -> Float) {
+func elementwise(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
+    _ f: (Float, Float) -> Float
+) {
     parallelRange(n) { r in for i in r { out[i] = f(a[i], b[i]) } }
 }
 
@@ -30,8 +32,10 @@ func mapValues(_ a: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ 
 
 /// Runs a C kernel `k(x + lo, y + lo, count)` over parallel chunks.
 @inline(__always)
-func mapKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
-               _ k: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+func mapKernel(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+    _ k: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+) {
     parallelRange(n) { r in k(x + r.lowerBound, y + r.lowerBound, r.count) }
 }
 

@@ -11,9 +11,11 @@ func ensureSerialBLAS() {
 /// C[m×n] = alpha·op(A)·op(B) + beta·C (row-major), split across `Threads.count` threads along
 /// the rows or columns of C, or along k (with partial products summed in a fixed order) when C
 /// is small and k long, as in weight gradients.
-func gemm(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
-          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil) {
+func gemm(
+    _ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil
+) {
     ensureSerialBLAS()
     let t = threads ?? Threads.count
     let work = 2.0 * Double(m) * Double(n) * Double(k)
@@ -30,8 +32,9 @@ func gemm(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float
         Threads.parallelFor(k, chunks: t) { chunk, r in
             let ak = ta == .none ? a + r.lowerBound : a + r.lowerBound * lda
             let bk = tb == .none ? b + r.lowerBound * ldb : b + r.lowerBound
-            BLAS.sgemm(ta, tb, m: m, n: n, k: r.count, alpha: alpha, a: ak, lda: lda, b: bk, ldb: ldb,
-                       beta: 0, c: ps.base + chunk * m * n, ldc: n)
+            BLAS.sgemm(
+                ta, tb, m: m, n: n, k: r.count, alpha: alpha, a: ak, lda: lda, b: bk, ldb: ldb,
+                beta: 0, c: ps.base + chunk * m * n, ldc: n)
         }
         let chunks = Swift.min(t, k)
         for i in 0..<m {
@@ -49,14 +52,16 @@ func gemm(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float
         let chunks = m >= 512 * t ? 2 * t : t
         Threads.parallelFor(m, chunks: chunks, minChunk: 8) { _, r in
             let ar = ta == .none ? a + r.lowerBound * lda : a + r.lowerBound
-            BLAS.sgemm(ta, tb, m: r.count, n: n, k: k, alpha: alpha, a: ar, lda: lda, b: b, ldb: ldb,
-                       beta: beta, c: cs.base + r.lowerBound * ldc, ldc: ldc)
+            BLAS.sgemm(
+                ta, tb, m: r.count, n: n, k: k, alpha: alpha, a: ar, lda: lda, b: b, ldb: ldb,
+                beta: beta, c: cs.base + r.lowerBound * ldc, ldc: ldc)
         }
     } else {
         Threads.parallelFor(n, chunks: t, minChunk: 16) { _, r in
             let bc = tb == .none ? b + r.lowerBound : b + r.lowerBound * ldb
-            BLAS.sgemm(ta, tb, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda, b: bc, ldb: ldb,
-                       beta: beta, c: cs.base + r.lowerBound, ldc: ldc)
+            BLAS.sgemm(
+                ta, tb, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda, b: bc, ldb: ldb,
+                beta: beta, c: cs.base + r.lowerBound, ldc: ldc)
         }
     }
 }
@@ -95,29 +100,34 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     }
     let lda = transposeA ? m : k, ldb = transposeB ? k : n
     let out = Tensor(uninitialized: outShape)
-    batchedGemm(batch, ta, tb, m: m, n: n, k: k, a: a.data, lda: lda, strideA: m * k, b: b.data, ldb: ldb, strideB: k * n,
-                c: out.data, ldc: n, strideC: m * n)
+    batchedGemm(
+        batch, ta, tb, m: m, n: n, k: k, a: a.data, lda: lda, strideA: m * k, b: b.data, ldb: ldb, strideB: k * n,
+        c: out.data, ldc: n, strideC: m * n)
     guard Tape.needs(a, b) else { return out }
     Tape.record(out) { g in
         if a.requiresGrad {
             let da = Tensor(uninitialized: a.shape)
             if !transposeA {
-                batchedGemm(batch, .none, transposeB ? .none : .transpose, m: m, n: k, k: n, a: g.data, lda: n, strideA: m * n,
-                            b: b.data, ldb: ldb, strideB: k * n, c: da.data, ldc: k, strideC: m * k)
+                batchedGemm(
+                    batch, .none, transposeB ? .none : .transpose, m: m, n: k, k: n, a: g.data, lda: n, strideA: m * n,
+                    b: b.data, ldb: ldb, strideB: k * n, c: da.data, ldc: k, strideC: m * k)
             } else {
-                batchedGemm(batch, transposeB ? .transpose : .none, .transpose, m: k, n: m, k: n, a: b.data, lda: ldb, strideA: k * n,
-                            b: g.data, ldb: n, strideB: m * n, c: da.data, ldc: m, strideC: m * k)
+                batchedGemm(
+                    batch, transposeB ? .transpose : .none, .transpose, m: k, n: m, k: n, a: b.data, lda: ldb, strideA: k * n,
+                    b: g.data, ldb: n, strideB: m * n, c: da.data, ldc: m, strideC: m * k)
             }
             accumulateGrad(a, da, owned: true)
         }
         if b.requiresGrad {
             let db = Tensor(uninitialized: b.shape)
             if !transposeB {
-                batchedGemm(batch, transposeA ? .none : .transpose, .none, m: k, n: n, k: m, a: a.data, lda: lda, strideA: m * k,
-                            b: g.data, ldb: n, strideB: m * n, c: db.data, ldc: n, strideC: k * n)
+                batchedGemm(
+                    batch, transposeA ? .none : .transpose, .none, m: k, n: n, k: m, a: a.data, lda: lda, strideA: m * k,
+                    b: g.data, ldb: n, strideB: m * n, c: db.data, ldc: n, strideC: k * n)
             } else {
-                batchedGemm(batch, .transpose, transposeA ? .transpose : .none, m: n, n: k, k: m, a: g.data, lda: n, strideA: m * n,
-                            b: a.data, ldb: lda, strideB: m * k, c: db.data, ldc: k, strideC: k * n)
+                batchedGemm(
+                    batch, .transpose, transposeA ? .transpose : .none, m: n, n: k, k: m, a: g.data, lda: n, strideA: m * n,
+                    b: a.data, ldb: lda, strideB: m * k, c: db.data, ldc: k, strideC: k * n)
             }
             accumulateGrad(b, db, owned: true)
         }
@@ -126,9 +136,11 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 }
 
 /// `batch` independent products, spread over threads by batch when there are enough of them.
-func batchedGemm(_ batch: Int, _ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int,
-                 a: UnsafePointer<Float>, lda: Int, strideA: Int, b: UnsafePointer<Float>, ldb: Int, strideB: Int,
-                 c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+func batchedGemm(
+    _ batch: Int, _ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int, strideA: Int, b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int
+) {
     if batch == 1 {
         gemm(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         return
@@ -137,8 +149,9 @@ func batchedGemm(_ batch: Int, _ ta: Transpose, _ tb: Transpose, m: Int, n: Int,
     let cs = SharedPointer(c)
     Threads.parallelFor(batch) { _, r in
         for i in r {
-            BLAS.sgemm(ta, tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                       c: cs.base + i * strideC, ldc: ldc)
+            BLAS.sgemm(
+                ta, tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                c: cs.base + i * strideC, ldc: ldc)
         }
     }
 }
@@ -157,8 +170,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
             for i in r { (o + i * outF).update(from: bp, count: outF) }
         }
     }
-    gemm(.none, .transpose, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
-         beta: bias == nil ? 0 : 1, c: out.data, ldc: outF)
+    gemm(
+        .none, .transpose, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
+        beta: bias == nil ? 0 : 1, c: out.data, ldc: outF)
     let needsBias = bias.map { Tape.needs($0) } ?? false
     guard Tape.needs(x, weight) || needsBias else { return out }
     Tape.record(out) { g in

@@ -71,8 +71,9 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
         func run(_ dx: UnsafeMutablePointer<Float>?, _ accumulate: Bool) {
             Threads.parallelFor(rows, chunks: chunks) { c, r in
                 let o = r.lowerBound * cols
-                osk_layer_norm_backward(px + o, pw, mean + r.lowerBound, rstd + r.lowerBound, pg + o, dx.map { $0 + o },
-                                        pp + c * 2 * cols, pp + c * 2 * cols + cols, r.count, cols, accumulate ? 1 : 0)
+                osk_layer_norm_backward(
+                    px + o, pw, mean + r.lowerBound, rstd + r.lowerBound, pg + o, dx.map { $0 + o },
+                    pp + c * 2 * cols, pp + c * 2 * cols + cols, r.count, cols, accumulate ? 1 : 0)
             }
         }
         if x.requiresGrad { accumulateGradInPlace(x) { dx, beta in run(dx, beta != 0) } } else { run(nil, false) }
@@ -128,8 +129,9 @@ private func maskedDropout(_ x: Tensor, residual: Tensor?, probability p: Float,
     let px = x.data, pr = residual?.data, po = out.data, pm = mask.pointer
     parallelRange(n) { r in
         let lo = r.lowerBound
-        osk_dropout(px + lo, pr.map { UnsafePointer($0 + lo) }, po + lo, pm + lo, r.count, UInt64(lo), k0, k1,
-                    threshold, scale, relu ? 1 : 0)
+        osk_dropout(
+            px + lo, pr.map { UnsafePointer($0 + lo) }, po + lo, pm + lo, r.count, UInt64(lo), k0, k1,
+            threshold, scale, relu ? 1 : 0)
     }
     let needX = Tape.needs(x), needR = residual.map { Tape.needs($0) } ?? false
     if needX || needR {

@@ -61,13 +61,17 @@ public class Adam: Optimizer {
     public private(set) var step = 0
     private var moments: [String: (m: Tensor, v: Tensor)] = [:]
 
-    public convenience init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                            weightDecay: Float = 0) {
+    public convenience init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.init(schedule: .constant(learningRate), beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
     }
 
-    public init(schedule: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                weightDecay: Float = 0) {
+    public init(
+        schedule: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.schedule = schedule
         self.beta1 = beta1
         self.beta2 = beta2
@@ -145,13 +149,17 @@ public class Adam: Optimizer {
 /// Adam with decoupled weight decay (Loshchilov & Hutter): p ← p·(1 − lr·wd) before the Adam step,
 /// as PyTorch's `AdamW`.
 public final class AdamW: Adam {
-    public convenience init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                            weightDecay: Float = 0.01) {
+    public convenience init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) {
         self.init(schedule: .constant(learningRate), beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
     }
 
-    public override init(schedule: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                         weightDecay: Float = 0.01) {
+    public override init(
+        schedule: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) {
         super.init(schedule: schedule, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, decoupled: true)
     }
 }

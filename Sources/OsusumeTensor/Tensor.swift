@@ -258,6 +258,10 @@ public enum Engine {
 
     /// The vector instruction set the kernels use: "avx512", "avx2" or "portable".
     public static var simd: String {
-        switch Int(osk_simd_level()) { case 3: return "avx512"; case 2: return "avx2"; default: return "portable" }
+        switch Int(osk_simd_level()) {
+        case 3: return "avx512";
+        case 2: return "avx2";
+        default: return "portable"
+        }
     }
 }

@@ -48,7 +48,9 @@ enum Harness: String, CaseIterable {
             switch self {
             case .csvScanner:
                 var fields = 0
-                try TextFile(path: "input", bytes: input).forEachRecord(.csv) { r in fields += r.count; _ = r.strings() }
+                try TextFile(path: "input", bytes: input).forEachRecord(.csv) { r in
+                    fields += r.count; _ = r.strings()
+                }
             case .movielensCSV:
                 _ = try DatasetLoader.load(path: folder("ml", ["ratings.csv": input, "movies.csv": Array(Harness.movies.utf8)]), format: rawValue)
             case .movielensDat:
@@ -106,9 +108,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
 
 // SwiftPM links an executable's entry point as `<module>_main`; hand it to libFuzzer's driver.
 @_cdecl("osusume_fuzz_main")

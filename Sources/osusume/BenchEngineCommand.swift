@@ -49,11 +49,17 @@ struct BenchEngineCommand: ParsableCommand {
             print(String(decoding: try enc.encode(r), as: UTF8.self))
             return
         }
-        print(String(format: "step %.3f s (min %.3f, max %.3f): forward %.3f, backward %.3f, update %.3f",
-                     r.stepSeconds, r.stepSecondsMin, r.stepSecondsMax, r.forwardSeconds, r.backwardSeconds, r.updateSeconds))
-        print(String(format: "%.1f GFLOP per step, %.1f GFLOP/s achieved; sgemm %.1f GFLOP/s at %@, %.1f at %@",
-                     r.flopsPerStep / 1e9, r.achievedGFLOPS, r.sgemmGFLOPS, r.sgemmShape, r.sgemmScoringGFLOPS, r.sgemmScoringShape))
-        print(String(format: "peak resident memory %.0f MiB; %d parameters; loss %.4f → %.4f; %d threads, %@",
-                     Double(r.peakResidentBytes) / 1048576, r.parameterCount, r.firstLoss, r.lastLoss, r.threads, r.simd))
+        print(
+            String(
+                format: "step %.3f s (min %.3f, max %.3f): forward %.3f, backward %.3f, update %.3f",
+                r.stepSeconds, r.stepSecondsMin, r.stepSecondsMax, r.forwardSeconds, r.backwardSeconds, r.updateSeconds))
+        print(
+            String(
+                format: "%.1f GFLOP per step, %.1f GFLOP/s achieved; sgemm %.1f GFLOP/s at %@, %.1f at %@",
+                r.flopsPerStep / 1e9, r.achievedGFLOPS, r.sgemmGFLOPS, r.sgemmShape, r.sgemmScoringGFLOPS, r.sgemmScoringShape))
+        print(
+            String(
+                format: "peak resident memory %.0f MiB; %d parameters; loss %.4f → %.4f; %d threads, %@",
+                Double(r.peakResidentBytes) / 1048576, r.parameterCount, r.firstLoss, r.lastLoss, r.threads, r.simd))
     }
 }

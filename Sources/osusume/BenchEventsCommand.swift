@@ -11,12 +11,12 @@ struct BenchEventsCommand: ParsableCommand {
         commandName: "events",
         abstract: "Feedback → next list: how often and at what cost the next request reflects a just-stored event.",
         discussion: """
-        For random known users, one request at a time on one thread, as `serve` answers \
-        GET /v1/users/{id}/recommendations: (a) with no new events, (b) right after one event of \
-        that user was committed (`watch` of the item that led their list; it must be in the history \
-        and gone from the list), and for reference (c) without an event store. Uses a fresh event \
-        store: a SQLite file in a temporary folder, or --store (e.g. a postgres:// URL).
-        """)
+            For random known users, one request at a time on one thread, as `serve` answers \
+            GET /v1/users/{id}/recommendations: (a) with no new events, (b) right after one event of \
+            that user was committed (`watch` of the item that led their list; it must be in the history \
+            and gone from the list), and for reference (c) without an event store. Uses a fresh event \
+            store: a SQLite file in a temporary folder, or --store (e.g. a postgres:// URL).
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Model directory (default: EASE fitted on the bundled data).")
@@ -35,7 +35,9 @@ struct BenchEventsCommand: ParsableCommand {
         ProgressReporter.quietByDefault = true
         if global.threads == nil { Threads.count = 1 }
         let trained: TrainedModel
-        if let m = model { trained = try TrainedModel.load(from: URL(fileURLWithPath: m), kinds: modelKinds) } else {
+        if let m = model {
+            trained = try TrainedModel.load(from: URL(fileURLWithPath: m), kinds: modelKinds)
+        } else {
             trained = try TrainedModel.fit(try modelKinds.make("ease"), dataset: try DatasetLoader.load(path: try BundledData.path()))
         }
         let set = try ModelSet(models: [(model ?? "ease on the bundled data", trained)])
@@ -77,19 +79,25 @@ struct BenchEventsCommand: ParsableCommand {
         let ratio = latencySummary(result.fresh)["p50_ms"]! / max(1e-9, latencySummary(result.none)["p50_ms"]!)
         let ratio99 = latencySummary(result.fresh)["p99_ms"]! / max(1e-9, latencySummary(result.none)["p99_ms"]!)
         if global.json {
-            try printJSON([
-                "model": set.identities[0].source, "items": set.itemCount, "users": users.count, "store": eventStore.location,
-                "requests": n, "reflected": result.reflected, "p50_ratio": ratio, "p99_ratio": ratio99,
-                "cases": rows.map { ["case": $0.0, "latency": latencySummary($0.1)] as [String: Any] },
-            ] as [String: Any])
+            try printJSON(
+                [
+                    "model": set.identities[0].source, "items": set.itemCount, "users": users.count, "store": eventStore.location,
+                    "requests": n, "reflected": result.reflected, "p50_ratio": ratio, "p99_ratio": ratio99,
+                    "cases": rows.map { ["case": $0.0, "latency": latencySummary($0.1)] as [String: Any] },
+                ] as [String: Any])
             return
         }
         print("bench events: \(set.identities[0].kind) over \(set.itemCount) items, \(users.count) users, k \(k), \(eventStore.location), one thread")
-        print(renderTable(["case", "requests", "p50", "p90", "p99", "max"], rows.map { r in
-            let s = latencySummary(r.1)
-            return [r.0, "\(r.1.count)"] + ["p50_ms", "p90_ms", "p99_ms", "max_ms"].map { String(format: "%.3f ms", s[$0]!) }
-        }))
-        print(String(format: "reflected in the next request: %d of %d (%.1f%%); after an event / without: p50 %.2f×, p99 %.2f×",
-                     result.reflected, n, 100 * Double(result.reflected) / Double(max(1, n)), ratio, ratio99))
+        print(
+            renderTable(
+                ["case", "requests", "p50", "p90", "p99", "max"],
+                rows.map { r in
+                    let s = latencySummary(r.1)
+                    return [r.0, "\(r.1.count)"] + ["p50_ms", "p90_ms", "p99_ms", "max_ms"].map { String(format: "%.3f ms", s[$0]!) }
+                }))
+        print(
+            String(
+                format: "reflected in the next request: %d of %d (%.1f%%); after an event / without: p50 %.2f×, p99 %.2f×",
+                result.reflected, n, 100 * Double(result.reflected) / Double(max(1, n)), ratio, ratio99))
     }
 }

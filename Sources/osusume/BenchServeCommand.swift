@@ -10,11 +10,11 @@ struct BenchServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "In-process serving latency: top-k for random histories (p50/p99), as `serve` computes it.",
         discussion: """
-        Without --model, an EASE model over --items synthetic items (random weights) is built, so the \
-        figure does not depend on a data set. Three paths are timed, one request at a time on one thread: \
-        the scoring core (EASE as a sum of history rows + top-k), a full request (blend, slot mix, \
-        explanations) and, for reference, the model's dense `score` (a matrix product).
-        """)
+            Without --model, an EASE model over --items synthetic items (random weights) is built, so the \
+            figure does not depend on a data set. Three paths are timed, one request at a time on one thread: \
+            the scoring core (EASE as a sum of history rows + top-k), a full request (blend, slot mix, \
+            explanations) and, for reference, the model's dense `score` (a matrix product).
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Model directory (default: a synthetic EASE model).")
@@ -82,18 +82,22 @@ struct BenchServeCommand: ParsableCommand {
         }
         let results: [(String, [Double])] = [("core: \(name) top-\(k)", core), ("full request", full), ("full request + JSON", encoded), ("dense score (reference)", denseTimes)]
         if global.json {
-            try printJSON([
-                "model": set.identities[0].source, "kind": set.identities[0].kind, "items": n, "history": history, "k": k,
-                "requests": requests, "threads": Threads.count, "load_s": loadSeconds,
-                "paths": results.filter { !$0.1.isEmpty }.map { ["path": $0.0, "requests": $0.1.count, "latency": latencySummary($0.1)] as [String: Any] },
-            ] as [String: Any])
+            try printJSON(
+                [
+                    "model": set.identities[0].source, "kind": set.identities[0].kind, "items": n, "history": history, "k": k,
+                    "requests": requests, "threads": Threads.count, "load_s": loadSeconds,
+                    "paths": results.filter { !$0.1.isEmpty }.map { ["path": $0.0, "requests": $0.1.count, "latency": latencySummary($0.1)] as [String: Any] },
+                ] as [String: Any])
             return
         }
         print("bench serve: \(set.identities[0].kind) over \(n) items (\(model ?? "synthetic")), history \(history), k \(k), one thread")
-        print(renderTable(["path", "requests", "p50", "p90", "p99", "max"], results.filter { !$0.1.isEmpty }.map { r in
-            let s = latencySummary(r.1)
-            return [r.0, "\(r.1.count)"] + ["p50_ms", "p90_ms", "p99_ms", "max_ms"].map { String(format: "%.3f ms", s[$0]!) }
-        }))
+        print(
+            renderTable(
+                ["path", "requests", "p50", "p90", "p99", "max"],
+                results.filter { !$0.1.isEmpty }.map { r in
+                    let s = latencySummary(r.1)
+                    return [r.0, "\(r.1.count)"] + ["p50_ms", "p90_ms", "p99_ms", "max_ms"].map { String(format: "%.3f ms", s[$0]!) }
+                }))
     }
 
     /// An EASE model with random weights over `items` items (scoring cost does not depend on the values).

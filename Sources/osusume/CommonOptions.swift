@@ -62,8 +62,9 @@ struct DataOptions: ParsableArguments {
     /// `--events` without `--data` means the stored events alone; neither means the bundled data.
     func source() throws -> TrainingSource {
         let path = try data ?? (events == nil ? BundledData.path() : nil)
-        return TrainingSource(data: path.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, format: format, filters: filters,
-                              eventRule: eventRule, lenient: lenient ? true : nil)
+        return TrainingSource(
+            data: path.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, format: format, filters: filters,
+            eventRule: eventRule, lenient: lenient ? true : nil)
     }
 
     /// Loads the data set, joins the stored events, and filters, logging what each step did.
@@ -84,8 +85,10 @@ struct DataOptions: ParsableArguments {
             logLine("read \(stored.count) events from \(store.location)")
         }
         let d = try source().load(events: stored, log: { logLine($0) }).dataset
-        logLine(String(format: "loaded %@ (%@): %d users, %d items, %d interactions in %.2fs", d.name, d.format,
-                       d.log.userCount, d.log.itemCount, d.log.count, Date().timeIntervalSince(start)))
+        logLine(
+            String(
+                format: "loaded %@ (%@): %d users, %d items, %d interactions in %.2fs", d.name, d.format,
+                d.log.userCount, d.log.itemCount, d.log.count, Date().timeIntervalSince(start)))
         return (d, through)
     }
 
@@ -165,8 +168,11 @@ func fmt(_ v: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)
 func renderTable(_ header: [String], _ rows: [[String]]) -> String {
     let widths = header.indices.map { c in ([header[c]] + rows.map { c < $0.count ? $0[c] : "" }).map(\.count).max() ?? 0 }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, s in i == 0 ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                                                 : String(repeating: " ", count: widths[i] - s.count) + s }.joined(separator: "  ")
+        cells.enumerated().map { i, s in
+            i == 0
+                ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[i] - s.count) + s
+        }.joined(separator: "  ")
     }
     return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
 }

@@ -56,8 +56,9 @@ struct EvaluateCommand: ParsableCommand {
         options.ks = try parseKs(k)
         options.evaluationProtocol = try EvaluationProtocol(parsing: evaluationProtocol)
         options.showProgress = !global.quiet
-        let result = try Experiment.run(m, dataset: dataset, split: split, options: options, seed: modelSeed ?? splitOptions.splitSeed,
-                                        checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) }, alreadyFitted: saved != nil)
+        let result = try Experiment.run(
+            m, dataset: dataset, split: split, options: options, seed: modelSeed ?? splitOptions.splitSeed,
+            checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) }, alreadyFitted: saved != nil)
         if let save {
             var fittedOn = dataset
             fittedOn.log = split.train
@@ -67,34 +68,45 @@ struct EvaluateCommand: ParsableCommand {
         }
         let r = result.report
         if let report {
-            let page = HTMLReport(title: "Osusume: \(type(of: m).kind) on \(dataset.name)",
-                                  context: ["data: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions; filters: \(dataOptions.filterDescription)",
-                                            "split: \(split.name)", "model: \(type(of: m).kind) \(configString(m.configDictionary))"],
-                                  entries: [HTMLReport.Entry(name: type(of: m).kind, report: r, fitSeconds: result.fitSeconds,
-                                                             curve: (m as? any EpochTrainable)?.trainingCurve)])
+            let page = HTMLReport(
+                title: "Osusume: \(type(of: m).kind) on \(dataset.name)",
+                context: [
+                    "data: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions; filters: \(dataOptions.filterDescription)",
+                    "split: \(split.name)", "model: \(type(of: m).kind) \(configString(m.configDictionary))",
+                ],
+                entries: [
+                    HTMLReport.Entry(
+                        name: type(of: m).kind, report: r, fitSeconds: result.fitSeconds,
+                        curve: (m as? any EpochTrainable)?.trainingCurve)
+                ])
             try AtomicFile.write(Data(page.render().utf8), to: URL(fileURLWithPath: report))
             logLine("wrote report \(report)")
         }
         if global.json {
             var extra: [String: Any] = [:]
             if let rr = result.ratings { extra["ratings"] = try encodeToJSONObject(rr) }
-            try printJSON(extra.merging([
-                "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
-                "split": split.name,
-                "protocol": r.evaluationProtocol,
-                "protocol_explanation": r.protocolExplanation,
-                "model": type(of: m).kind,
-                // A loaded fit's seed is not known here; say where it came from instead.
-                "model_seed": load == nil ? (modelSeed ?? splitOptions.splitSeed) as Any : NSNull(),
-                "loaded_from": load.map { $0 as Any } ?? NSNull(),
-                "config": m.configDictionary,
-                "cases": r.cases,
-                "metrics": r.metrics,
-                "groups": try encodeToJSONObject(r.groups),
-                "timings": ["load_s": loadSeconds, "split_s": splitSeconds, "fit_s": result.fitSeconds, "evaluate_s": r.seconds,
-                            "fit_cpu_s": result.fitCPUSeconds, "evaluate_cpu_s": result.evaluateCPUSeconds],
-                "threads": Threads.count,
-            ] as [String: Any]) { $1 })
+            try printJSON(
+                extra.merging(
+                    [
+                        "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
+                        "split": split.name,
+                        "protocol": r.evaluationProtocol,
+                        "protocol_explanation": r.protocolExplanation,
+                        "model": type(of: m).kind,
+                        // A loaded fit's seed is not known here; say where it came from instead.
+                        "model_seed": load == nil ? (modelSeed ?? splitOptions.splitSeed) as Any : NSNull(),
+                        "loaded_from": load.map { $0 as Any } ?? NSNull(),
+                        "config": m.configDictionary,
+                        "cases": r.cases,
+                        "metrics": r.metrics,
+                        "groups": try encodeToJSONObject(r.groups),
+                        "timings": [
+                            "load_s": loadSeconds, "split_s": splitSeconds, "fit_s": result.fitSeconds, "evaluate_s": r.seconds,
+                            "fit_cpu_s": result.fitCPUSeconds, "evaluate_cpu_s": result.evaluateCPUSeconds,
+                        ],
+                        "threads": Threads.count,
+                    ] as [String: Any]
+                ) { $1 })
         } else {
             print("\(dataset.name): \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (filters: \(dataOptions.filterDescription))")
             print("split: \(split.name); protocol: \(r.protocolExplanation); \(r.cases) test users")
@@ -103,11 +115,15 @@ struct EvaluateCommand: ParsableCommand {
             print(metricsTable([(type(of: m).kind, r)], ks: r.ks))
             print("")
             if let rr = result.ratings {
-                print(String(format: "ratings of %d held-out rated targets: RMSE %.4f, MAE %.4f (user-mean + item-bias baseline: RMSE %.4f, MAE %.4f)",
-                             rr.ratedTargets, rr.rmse, rr.mae, rr.baselineRMSE, rr.baselineMAE))
+                print(
+                    String(
+                        format: "ratings of %d held-out rated targets: RMSE %.4f, MAE %.4f (user-mean + item-bias baseline: RMSE %.4f, MAE %.4f)",
+                        rr.ratedTargets, rr.rmse, rr.mae, rr.baselineRMSE, rr.baselineMAE))
             }
-            print(String(format: "fit %.2fs (%.2fs CPU), evaluate %.2fs (%.2fs CPU), %d threads", result.fitSeconds, result.fitCPUSeconds,
-                         r.seconds, result.evaluateCPUSeconds, Threads.count))
+            print(
+                String(
+                    format: "fit %.2fs (%.2fs CPU), evaluate %.2fs (%.2fs CPU), %d threads", result.fitSeconds, result.fitCPUSeconds,
+                    r.seconds, result.evaluateCPUSeconds, Threads.count))
         }
     }
 }
@@ -123,8 +139,10 @@ func configString(_ c: [String: Any]) -> String {
 }
 
 func datasetJSON(_ d: Dataset, filters: String) -> [String: Any] {
-    ["name": d.name, "format": d.format, "users": d.log.userCount, "items": d.log.itemCount,
-     "interactions": d.log.count, "filters": filters]
+    [
+        "name": d.name, "format": d.format, "users": d.log.userCount, "items": d.log.itemCount,
+        "interactions": d.log.count, "filters": filters,
+    ]
 }
 
 /// One row per model: the headline metrics at each K plus coverage and popularity share.

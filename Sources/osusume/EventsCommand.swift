@@ -16,11 +16,11 @@ struct EventsImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Back-fill the event store from a file of events.",
         discussion: """
-        JSON lines ({"user": "1", "item": "50", "kind": "like", "rating": 4.5, "at": 1700000000, "key": "e-1"}) \
-        or CSV with a header naming user, item, kind and optionally rating, at (seconds since 1970) and \
-        key. Every line is checked first; a bad line stops the import with its line number and nothing \
-        is stored. An event whose key is already stored is not stored again, so an import can be rerun.
-        """)
+            JSON lines ({"user": "1", "item": "50", "kind": "like", "rating": 4.5, "at": 1700000000, "key": "e-1"}) \
+            or CSV with a header naming user, item, kind and optionally rating, at (seconds since 1970) and \
+            key. Every line is checked first; a bad line stops the import with its line number and nothing \
+            is stored. An event whose key is already stored is not stored again, so an import can be rerun.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The file (.jsonl / .json lines, or .csv).")
@@ -40,7 +40,7 @@ struct EventsImportCommand: ParsableCommand {
             let s = try await EventStores.open(url)
             var done = 0
             for lo in stride(from: 0, to: events.count, by: size) {
-                let part = Array(events[lo ..< min(events.count, lo + size)])
+                let part = Array(events[lo..<min(events.count, lo + size)])
                 do { done += try await s.append(part).count } catch {
                     await s.close()
                     throw OsusumeError.file(url, problem: "stopped after \(done) of \(events.count) events were committed: \(error)")
@@ -85,8 +85,11 @@ struct EventsExportCommand: ParsableCommand {
         var out = Data()
         for e in events {
             struct Line: Encodable { var id: Int64; var user: String; var item: String; var kind: String; var rating: Double?; var at: Double?; var key: String? }
-            out.append(try encoder.encode(Line(id: e.id, user: e.event.user, item: e.event.item, kind: e.event.kind, rating: e.event.rating,
-                                               at: e.event.at, key: e.event.key)))
+            out.append(
+                try encoder.encode(
+                    Line(
+                        id: e.id, user: e.event.user, item: e.event.item, kind: e.event.kind, rating: e.event.rating,
+                        at: e.event.at, key: e.event.key)))
             out.append(0x0A)
             if out.count > 1 << 20 { FileHandle.standardOutput.write(out); out.removeAll(keepingCapacity: true) }
         }
@@ -110,9 +113,12 @@ struct EventsCountCommand: ParsableCommand {
             return r
         }
         if global.json {
-            try printJSON(["store": url, "events": count, "last_id": last, "current_version": current.map { Int($0) } as Any,
-                           "versions": versions.map { ["version": $0.version, "events_through": $0.eventsThrough, "paths": $0.paths] as [String: Any] }]
-                          as [String: Any])
+            try printJSON(
+                [
+                    "store": url, "events": count, "last_id": last, "current_version": current.map { Int($0) } as Any,
+                    "versions": versions.map { ["version": $0.version, "events_through": $0.eventsThrough, "paths": $0.paths] as [String: Any] },
+                ]
+                    as [String: Any])
             return
         }
         print("\(count) events (last id \(last)) in \(url)")
@@ -146,8 +152,9 @@ enum EventFile {
                     guard let v = Double(f[idx]) else { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(what) '\(f[idx].prefix(20))' is not a number") }
                     return v
                 }
-                let e = FeedbackEvent(user: f[u], item: f[i], kind: f[k], rating: try number(r, "rating"), at: try number(a, "at"),
-                                      key: key.flatMap { f[$0].isEmpty ? nil : f[$0] })
+                let e = FeedbackEvent(
+                    user: f[u], item: f[i], kind: f[k], rating: try number(r, "rating"), at: try number(a, "at"),
+                    key: key.flatMap { f[$0].isEmpty ? nil : f[$0] })
                 do { try e.validate() } catch { throw OsusumeError.malformed(file: path, line: n + 1, problem: "\(error)") }
                 out.append(e)
             }

@@ -24,8 +24,11 @@ struct ImportCommand: ParsableCommand {
         let base = name ?? d.name
         try RecBoleAtomicWriter.write(d, to: URL(fileURLWithPath: out), name: base)
         if global.json {
-            try printJSON(["dataset": datasetJSON(d, filters: dataOptions.filterDescription), "out": out, "name": base,
-                           "timings": ["load_s": loadSeconds]] as [String: Any])
+            try printJSON(
+                [
+                    "dataset": datasetJSON(d, filters: dataOptions.filterDescription), "out": out, "name": base,
+                    "timings": ["load_s": loadSeconds],
+                ] as [String: Any])
         } else {
             print("wrote \(out)/\(base).inter (\(d.log.count) interactions)" + (d.catalog.isEmpty ? "" : ", \(base).item (\(d.catalog.count) items)"))
         }
@@ -47,7 +50,9 @@ struct InfoCommand: ParsableCommand {
         if let model {
             let t = try TrainedModel.load(from: URL(fileURLWithPath: model), kinds: modelKinds)
             let manifest = try encodeToJSONObject(t.manifest)
-            if global.json { try printJSON(manifest) } else {
+            if global.json {
+                try printJSON(manifest)
+            } else {
                 let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             }
@@ -79,7 +84,9 @@ struct InfoCommand: ParsableCommand {
         var genres: [String: Int] = [:]
         for c in d.catalog.items { for g in c.genres { genres[g, default: 0] += 1 } }
         if !genres.isEmpty { info["top_genres"] = genres.sorted { $0.value > $1.value }.prefix(10).map { [$0.key, $0.value] as [Any] } }
-        if global.json { try printJSON(info) } else {
+        if global.json {
+            try printJSON(info)
+        } else {
             print("\(d.name) (\(d.format)), loaded in \(fmt(seconds, 2))s")
             print("  \(log.userCount) users, \(log.itemCount) items, \(log.count) interactions, density \(fmt(density * 100, 3))%")
             print("  per user: min \(uc.first ?? 0), median \(median(uc)), max \(uc.last ?? 0); per item: min \(ic.first ?? 0), median \(median(ic)), max \(ic.last ?? 0)")

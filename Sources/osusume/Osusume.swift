@@ -10,9 +10,9 @@ struct Osusume: ParsableCommand {
         commandName: "osusume",
         abstract: "Osusume (おすすめ): train, evaluate and serve recommendations from interaction logs.",
         discussion: """
-        Start with `osusume quickstart`: it fits Popularity, ItemKNN and EASE on the bundled \
-        MovieLens data, evaluates them (leave-one-out, full ranking) and shows recommendations.
-        """,
+            Start with `osusume quickstart`: it fits Popularity, ItemKNN and EASE on the bundled \
+            MovieLens data, evaluates them (leave-one-out, full ranking) and shows recommendations.
+            """,
         version: OsusumeVersion.string,
         subcommands: [
             QuickstartCommand.self, ImportCommand.self, InfoCommand.self, TrainCommand.self,

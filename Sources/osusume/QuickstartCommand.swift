@@ -10,10 +10,10 @@ struct QuickstartCommand: ParsableCommand {
         commandName: "quickstart",
         abstract: "Fit Popularity, ItemKNN and EASE on the bundled MovieLens data, evaluate them and show recommendations.",
         discussion: """
-        Protocol: leave-one-out by timestamp (each user's last interaction is the test target, the one \
-        before it validation), full ranking over all items with the user's history excluded. Afterwards \
-        EASE is fitted on all the data and saved (--out) for `osusume recommend`, `similar` and `serve`.
-        """)
+            Protocol: leave-one-out by timestamp (each user's last interaction is the test target, the one \
+            before it validation), full ranking over all items with the user's history excluded. Afterwards \
+            EASE is fitted on all the data and saved (--out) for `osusume recommend`, `similar` and `serve`.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dataOptions: DataOptions
@@ -42,10 +42,13 @@ struct QuickstartCommand: ParsableCommand {
             rows.append((kind, r.report, r.fitSeconds))
             entries.append(HTMLReport.Entry(name: kind, report: r.report, fitSeconds: r.fitSeconds, curve: (m as? any EpochTrainable)?.trainingCurve))
         }
-        let page = HTMLReport(title: "Osusume quickstart: \(dataset.name)",
-                              context: ["data: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (all ratings as interactions)",
-                                        "split: \(split.name): last interaction per user is the test target"],
-                              entries: entries)
+        let page = HTMLReport(
+            title: "Osusume quickstart: \(dataset.name)",
+            context: [
+                "data: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions (all ratings as interactions)",
+                "split: \(split.name): last interaction per user is the test target",
+            ],
+            entries: entries)
         try AtomicFile.write(Data(page.render().utf8), to: URL(fileURLWithPath: report))
         // The model people will use: EASE on everything.
         let ease = try TrainedModel.fit(try modelKinds.make("ease"), dataset: dataset, source: try dataOptions.source())
@@ -63,21 +66,22 @@ struct QuickstartCommand: ParsableCommand {
         }
         let total = Date().timeIntervalSince(t0)
         if global.json {
-            try printJSON([
-                "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
-                "split": split.name, "protocol": options.evaluationProtocol.description,
-                "results": rows.map { ["model": $0.0, "metrics": $0.1.metrics, "timings": ["fit_s": $0.2, "evaluate_s": $0.1.seconds]] as [String: Any] },
-                "model_saved": out,
-                "report": report,
-                "user": userID,
-                "recent_history": history.suffix(10).map { itemJSON(ease, $0) },
-                "recommendations": recs.map { r -> [String: Any] in
-                    var o = itemJSON(ease, r.item); o["score"] = Double(r.score)
-                    if let b = because(r.item) { o["because"] = ease.itemIDs.id(of: b) }
-                    return o
-                },
-                "total_s": total,
-            ] as [String: Any])
+            try printJSON(
+                [
+                    "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
+                    "split": split.name, "protocol": options.evaluationProtocol.description,
+                    "results": rows.map { ["model": $0.0, "metrics": $0.1.metrics, "timings": ["fit_s": $0.2, "evaluate_s": $0.1.seconds]] as [String: Any] },
+                    "model_saved": out,
+                    "report": report,
+                    "user": userID,
+                    "recent_history": history.suffix(10).map { itemJSON(ease, $0) },
+                    "recommendations": recs.map { r -> [String: Any] in
+                        var o = itemJSON(ease, r.item); o["score"] = Double(r.score)
+                        if let b = because(r.item) { o["because"] = ease.itemIDs.id(of: b) }
+                        return o
+                    },
+                    "total_s": total,
+                ] as [String: Any])
             return
         }
         print("Osusume quickstart: \(dataset.name), \(dataset.log.userCount) users, \(dataset.log.itemCount) items, \(dataset.log.count) interactions")

@@ -34,16 +34,17 @@ struct RecommendCommand: ParsableCommand {
             return Explanation.meaningful(e.contributions(of: item, for: query)).map { hist[$0] }
         }
         if global.json {
-            try printJSON([
-                "model": trained.manifest.kind,
-                "history": hist.map { itemJSON(trained, $0) },
-                "ignored": ignored.map { ["ref": $0.ref, "reason": $0.reason] },
-                "recommendations": recs.map { r -> [String: Any] in
-                    var o = itemJSON(trained, r.item); o["score"] = Double(r.score)
-                    o["because"] = because(r.item).map { trained.itemIDs.id(of: $0) }
-                    return o
-                },
-            ] as [String: Any])
+            try printJSON(
+                [
+                    "model": trained.manifest.kind,
+                    "history": hist.map { itemJSON(trained, $0) },
+                    "ignored": ignored.map { ["ref": $0.ref, "reason": $0.reason] },
+                    "recommendations": recs.map { r -> [String: Any] in
+                        var o = itemJSON(trained, r.item); o["score"] = Double(r.score)
+                        o["because"] = because(r.item).map { trained.itemIDs.id(of: $0) }
+                        return o
+                    },
+                ] as [String: Any])
         } else {
             if hist.isEmpty {
                 print("no known history: the most watched titles")
@@ -71,7 +72,9 @@ struct RecommendCommand: ParsableCommand {
             let refs = h.split(separator: sep).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !refs.isEmpty else { throw ValidationError("--history is empty") }
             guard trained.model.canScoreNewUsers else {
-                throw ValidationError("\(trained.manifest.kind) scores only users it was trained on (one learned vector per user, no fold-in); give --user ID, or use a model that scores any history (ease, itemknn, multvae, sasrec)")
+                throw ValidationError(
+                    "\(trained.manifest.kind) scores only users it was trained on (one learned vector per user, no fold-in); give --user ID, or use a model that scores any history (ease, itemknn, multvae, sasrec)"
+                )
             }
             let (items, ignored) = OsusumeModels.resolveHistory(refs) { try trained.resolveItem($0) }
             return (items, nil, ignored)
@@ -115,8 +118,13 @@ struct SimilarCommand: ParsableCommand {
         let i = try trained.resolveItem(item)
         let sims = trained.similar(to: i, k: k)
         if global.json {
-            try printJSON(["item": itemJSON(trained, i),
-                           "similar": sims.map { r -> [String: Any] in var o = itemJSON(trained, r.item); o["score"] = Double(r.score); return o }] as [String: Any])
+            try printJSON(
+                [
+                    "item": itemJSON(trained, i),
+                    "similar": sims.map { r -> [String: Any] in
+                        var o = itemJSON(trained, r.item); o["score"] = Double(r.score); return o
+                    },
+                ] as [String: Any])
         } else {
             print("more like \(trained.title(of: i)):")
             for (n, r) in sims.enumerated() { print(String(format: "%2d. %@  (%.3f)", n + 1, trained.title(of: r.item), r.score)) }

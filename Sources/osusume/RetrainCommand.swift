@@ -40,8 +40,10 @@ struct RetrainSettings: ParsableArguments {
 
     /// The same settings as arguments of a `retrain` process.
     var arguments: [String] {
-        var a = ["--keep-versions", String(keepVersions), "--retrain-margin", String(margin), "--holdout", String(holdout),
-                 "--min-holdout-users", String(minHoldoutUsers)]
+        var a = [
+            "--keep-versions", String(keepVersions), "--retrain-margin", String(margin), "--holdout", String(holdout),
+            "--min-holdout-users", String(minHoldoutUsers),
+        ]
         if let v = versions { a += ["--versions", URL(fileURLWithPath: v).standardizedFileURL.path] }
         return a
     }
@@ -52,12 +54,12 @@ struct RetrainCommand: ParsableCommand {
         commandName: "retrain",
         abstract: "Retrain the store's current models on their base data plus the stored events; swap only if not worse.",
         discussion: """
-        Loads the current model version recorded in the event store, refits every model (same kind \
-        and settings) on its recorded base data plus the events stored since, holding out the most \
-        recent events; measures current and candidate on them (NDCG@10, full ranking) and makes the \
-        candidate current only if it is not worse by more than --retrain-margin. Servers following \
-        the store swap it in within seconds. `serve --retrain` runs this by itself.
-        """)
+            Loads the current model version recorded in the event store, refits every model (same kind \
+            and settings) on its recorded base data plus the events stored since, holding out the most \
+            recent events; measures current and candidate on them (NDCG@10, full ranking) and makes the \
+            candidate current only if it is not worse by more than --retrain-margin. Servers following \
+            the store swap it in within seconds. `serve --retrain` runs this by itself.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The event store: a SQLite file or a postgres:// URL.")
@@ -108,8 +110,10 @@ enum RetrainProcess {
         for p in all where p.isRunning { p.terminate() }
     }
 
-    static func run(store: String, settings: RetrainSettings, threads: Int, timeout: Double,
-                    log: @escaping @Sendable (String) -> Void) async throws -> RetrainReport {
+    static func run(
+        store: String, settings: RetrainSettings, threads: Int, timeout: Double,
+        log: @escaping @Sendable (String) -> Void
+    ) async throws -> RetrainReport {
         let exe = Bundle.main.executablePath ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
@@ -149,7 +153,8 @@ enum RetrainProcess {
             throw OsusumeError.invalidArgument("the retrain process exited with status \(process.terminationStatus)")
         }
         guard let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
-              let report = try? JSONDecoder().decode(RetrainReport.self, from: Data(line.utf8)) else {
+            let report = try? JSONDecoder().decode(RetrainReport.self, from: Data(line.utf8))
+        else {
             throw OsusumeError.invalidArgument("the retrain process printed no report")
         }
         return report

@@ -11,21 +11,22 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve recommendations over HTTP (JSON API and a web page at /).",
         discussion: """
-        Routes: GET /v1/users/{id}/recommendations?k=&blend=&mix=, POST /v1/recommendations \
-        {"history": [ids or titles], "k": 10}, GET /v1/items?q=, GET /v1/items/{id}, \
-        GET /v1/items/{id}/similar?k=, POST /v1/feedback (one event or an array), POST /v1/admin/reload, \
-        GET /v1/admin/versions, POST /v1/admin/rollback {"version": N}, POST /v1/admin/retrain, GET /healthz, GET /metrics.
-        Write and admin routes need --api-key (or OSUSUME_API_KEY) and `Authorization: Bearer KEY`; \
-        without a key they are disabled.
-        Feedback is history at once: a user's next request includes every event stored since the \
-        models were trained. The --model directories are recorded in the store as a model version; \
-        servers sharing a store follow its current version (a retrain or a rollback reaches all of \
-        them within --follow-interval). SIGHUP reloads the current version, like /v1/admin/reload.
-        """)
+            Routes: GET /v1/users/{id}/recommendations?k=&blend=&mix=, POST /v1/recommendations \
+            {"history": [ids or titles], "k": 10}, GET /v1/items?q=, GET /v1/items/{id}, \
+            GET /v1/items/{id}/similar?k=, POST /v1/feedback (one event or an array), POST /v1/admin/reload, \
+            GET /v1/admin/versions, POST /v1/admin/rollback {"version": N}, POST /v1/admin/retrain, GET /healthz, GET /metrics.
+            Write and admin routes need --api-key (or OSUSUME_API_KEY) and `Authorization: Bearer KEY`; \
+            without a key they are disabled.
+            Feedback is history at once: a user's next request includes every event stored since the \
+            models were trained. The --model directories are recorded in the store as a model version; \
+            servers sharing a store follow its current version (a retrain or a rollback reaches all of \
+            them within --follow-interval). SIGHUP reloads the current version, like /v1/admin/reload.
+            """)
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .customLong("model"), parsing: .upToNextOption,
-            help: "Model directories (train / quickstart output). The first sets the items and users; pop and newest models feed the popular and new slots.")
+    @Option(
+        name: .customLong("model"), parsing: .upToNextOption,
+        help: "Model directories (train / quickstart output). The first sets the items and users; pop and newest models feed the popular and new slots.")
     var models: [String] = []
     @Option(help: "A data set whose catalog (titles, genres, tags, images) enriches the models' catalog.")
     var data: String?
@@ -89,9 +90,10 @@ struct ServeCommand: ParsableCommand {
             guard let v = try await eventStore.currentVersion() else { throw ServiceError.unavailable("the store has no current model version") }
             return try await withCheckedThrowingContinuation { cont in Thread.detachNewThread { cont.resume(with: Result { try load(v) }) } }
         }
-        let service = RecommendationService(models: set, loader: loader, policy: policy,
-                                            fixedMix: try mix.map { try SlotMix(spec: $0) }, limits: limits,
-                                            store: eventStore, rule: try eventRule.map { try EventRule(spec: $0) })
+        let service = RecommendationService(
+            models: set, loader: loader, policy: policy,
+            fixedMix: try mix.map { try SlotMix(spec: $0) }, limits: limits,
+            store: eventStore, rule: try eventRule.map { try EventRule(spec: $0) })
         let live = LiveModels(service: service, store: eventStore, load: load)
         var options = ServeOptions()
         options.host = host; options.port = port; options.maxBodyBytes = maxBody
@@ -101,9 +103,11 @@ struct ServeCommand: ParsableCommand {
             try await RetrainProcess.run(store: storeURL, settings: settings, threads: threads, timeout: timeout, log: { logLine($0) })
         }
         if retrain != nil { options.retrain = runRetrain }
-        logLine(String(format: "loaded model version %lld: %@: %d items, %d users in %.2fs", set.version,
-                       set.identities.map { "\($0.name) (\($0.source))" }.joined(separator: ", "),
-                       set.itemCount, set.userIDs.count, Date().timeIntervalSince(start)))
+        logLine(
+            String(
+                format: "loaded model version %lld: %@: %d items, %d users in %.2fs", set.version,
+                set.identities.map { "\($0.name) (\($0.source))" }.joined(separator: ", "),
+                set.itemCount, set.userIDs.count, Date().timeIntervalSince(start)))
         logLine("event store: \(eventStore.location); write and admin routes: \(options.apiKey == nil ? "disabled (no API key)" : "enabled")")
         let interval = followInterval
         var background = [BackgroundService(name: "model version follower") { live.follow(every: interval, log: { logLine($0) }) }]
@@ -123,4 +127,3 @@ struct ServeCommand: ParsableCommand {
         logLine("stopped: requests in flight were answered, background work ended")
     }
 }
-

@@ -21,8 +21,11 @@ struct SplitCommand: ParsableCommand {
         let split = try splitOptions.splitter().split(d.log)
         try SplitExport.write(split, to: URL(fileURLWithPath: out))
         if global.json {
-            try printJSON(["split": split.name, "out": out, "train": split.train.count,
-                           "validation": split.validation.count, "test": split.test.count] as [String: Any])
+            try printJSON(
+                [
+                    "split": split.name, "out": out, "train": split.train.count,
+                    "validation": split.validation.count, "test": split.test.count,
+                ] as [String: Any])
         } else {
             print("wrote \(out): \(split.name), \(split.train.count) training interactions, \(split.validation.count) validation and \(split.test.count) test cases")
         }

@@ -23,14 +23,18 @@ struct TrainCommand: ParsableCommand {
         global.apply()
         let m = try modelKinds.make(model, settings: settings.dictionary())
         let (dataset, eventsThrough) = try dataOptions.loadWithEvents()
-        let training = TrainingData(log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
-                                    checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
+        let training = TrainingData(
+            log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures,
+            checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) })
         let trained = try TrainedModel.fit(m, dataset: dataset, training: training, source: try dataOptions.source(), eventsThrough: eventsThrough)
         try trained.save(to: URL(fileURLWithPath: out))
         if global.json {
-            try printJSON(["model": type(of: m).kind, "config": m.configDictionary, "out": out,
-                           "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
-                           "timings": ["fit_s": trained.manifest.fitSeconds]] as [String: Any])
+            try printJSON(
+                [
+                    "model": type(of: m).kind, "config": m.configDictionary, "out": out,
+                    "dataset": datasetJSON(dataset, filters: dataOptions.filterDescription),
+                    "timings": ["fit_s": trained.manifest.fitSeconds],
+                ] as [String: Any])
         } else {
             print(String(format: "fitted %@ in %.2fs; saved to %@", type(of: m).kind, trained.manifest.fitSeconds, out))
         }

@@ -4,8 +4,8 @@ import XCTest
 final class CoreTests: XCTestCase {
     func testTopKOrdersAndSkipsExcluded() {
         let s: [Float] = [0.1, 0.9, -.infinity, 0.5, 0.9, .nan, 0.3]
-        XCTAssertEqual(TopK.select(s, k: 3), [1, 4, 3])          // tie → lower index first
-        XCTAssertEqual(TopK.select(s, k: 10), [1, 4, 3, 6, 0])   // never -inf or NaN
+        XCTAssertEqual(TopK.select(s, k: 3), [1, 4, 3]) // tie → lower index first
+        XCTAssertEqual(TopK.select(s, k: 10), [1, 4, 3, 6, 0]) // never -inf or NaN
         XCTAssertEqual(TopK.select(s, k: 0), [])
     }
 

@@ -4,8 +4,9 @@ import XCTest
 final class CSRMatrixTests: XCTestCase {
     func testRowsSortedDuplicatesKeepLastValueAndTransposeRoundTrips() {
         // Row 0 given out of order with (0, 2) twice: the later value 7 wins.
-        let m = CSRMatrix(rows: 3, cols: 4, rowIndices: [0, 2, 0, 0, 1, 2, 0], colIndices: [3, 1, 2, 0, 1, 0, 2],
-                          values: [1, 2, 5, 4, 6, 8, 7])
+        let m = CSRMatrix(
+            rows: 3, cols: 4, rowIndices: [0, 2, 0, 0, 1, 2, 0], colIndices: [3, 1, 2, 0, 1, 0, 2],
+            values: [1, 2, 5, 4, 6, 8, 7])
         XCTAssertEqual(m.rowPointers, [0, 3, 4, 6])
         XCTAssertEqual(Array(m.row(0)), [0, 2, 3]); XCTAssertEqual(Array(m.rowValues(0)), [4, 7, 1])
         XCTAssertEqual(Array(m.row(1)), [1]); XCTAssertEqual(Array(m.rowValues(1)), [6])

@@ -35,8 +35,8 @@ final class EventMergeTests: XCTestCase {
         let events = [
             stored(2, "u2", "c", "like", at: 2_000),
             stored(1, "u2", "a", "watch", at: 1_000),
-            stored(3, "u3", "a", "purchase", at: 3_000),   // a new user
-            stored(4, "u1", "d", "view", at: 4_000),       // a new item
+            stored(3, "u3", "a", "purchase", at: 3_000), // a new user
+            stored(4, "u1", "d", "view", at: 4_000), // a new item
         ]
         let (d, report) = EventMerge.merge(base(), events: events, rule: EventRule())
         XCTAssertEqual(report.added, 4); XCTAssertEqual(report.newUsers, 1); XCTAssertEqual(report.newItems, 2)
@@ -49,11 +49,11 @@ final class EventMergeTests: XCTestCase {
 
     func testDislikeDropsAndCancelsEarlierInteractionsAndDuplicatesCountOnce() {
         let events = [
-            stored(1, "u1", "b", "dislike", at: 1_000),    // cancels the base row u1-b
-            stored(2, "u2", "b", "like", rating: nil, at: 1_100),   // duplicate of the base row
-            stored(3, "u2", "c", "skip", at: 1_200),        // dropped by kind; nothing to cancel
+            stored(1, "u1", "b", "dislike", at: 1_000), // cancels the base row u1-b
+            stored(2, "u2", "b", "like", rating: nil, at: 1_100), // duplicate of the base row
+            stored(3, "u2", "c", "skip", at: 1_200), // dropped by kind; nothing to cancel
             stored(4, "u2", "c", "rating", rating: 4, at: 1_300),
-            stored(5, "u2", "c", "rating", rating: 2, at: 1_400),   // a later rating updates the row
+            stored(5, "u2", "c", "rating", rating: 2, at: 1_400), // a later rating updates the row
         ]
         let (d, report) = EventMerge.merge(base(), events: events, rule: EventRule())
         XCTAssertEqual(report, EventMerge.Report(events: 5, added: 1, duplicates: 2, dropped: 2, cancelled: 1, newUsers: 0, newItems: 1))
@@ -69,10 +69,10 @@ final class EventMergeTests: XCTestCase {
         let index: [String: Int32] = ["a": 0, "b": 1, "c": 2, "d": 3]
         let events = [
             stored(3, "u", "c", "like", at: 30),
-            stored(1, "u", "a", "view", at: 10),           // already in the history
+            stored(1, "u", "a", "view", at: 10), // already in the history
             stored(2, "u", "d", "dislike", at: 20),
-            stored(4, "u", "zz", "like", at: 40),          // unknown to the model
-            stored(5, "u", "b", "skip", at: 50),            // removes b from the history
+            stored(4, "u", "zz", "like", at: 40), // unknown to the model
+            stored(5, "u", "b", "skip", at: 50), // removes b from the history
         ]
         let ext = EventMerge.extend(history: [0, 1], with: events, rule: EventRule()) { index[$0] }
         XCTAssertEqual(ext.history, [0, 2])
@@ -80,8 +80,10 @@ final class EventMergeTests: XCTestCase {
         XCTAssertEqual(ext.added, 1)
         XCTAssertEqual(ext.unknownItems, 1)
         // A like after a dislike makes the item positive again.
-        let again = EventMerge.extend(history: [], with: [stored(1, "u", "d", "dislike", at: 1), stored(2, "u", "d", "like", at: 2)],
-                                      rule: EventRule()) { index[$0] }
+        let again = EventMerge.extend(
+            history: [], with: [stored(1, "u", "d", "dislike", at: 1), stored(2, "u", "d", "like", at: 2)],
+            rule: EventRule()
+        ) { index[$0] }
         XCTAssertEqual(again.history, [3]); XCTAssertEqual(again.excluded, [])
     }
 

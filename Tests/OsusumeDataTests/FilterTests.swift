@@ -11,9 +11,11 @@ final class FilterTests: XCTestCase {
     /// 0 u1 a 1 5 · 1 u1 b 2 3 · 2 u1 c 3 4 · 3 u2 a 4 2 · 4 u2 c 5 5 · 5 u3 d 6 4 ·
     /// 6 u4 a 7 – · 7 u5 e 8 1 · 8 u5 a 9 3
     func sample() -> InteractionLog {
-        makeLog([("u1", "a", 1 * Self.day, 5), ("u1", "b", 2 * Self.day, 3), ("u1", "c", 3 * Self.day, 4),
-                 ("u2", "a", 4 * Self.day, 2), ("u2", "c", 5 * Self.day, 5), ("u3", "d", 6 * Self.day, 4),
-                 ("u4", "a", 7 * Self.day, nil), ("u5", "e", 8 * Self.day, 1), ("u5", "a", 9 * Self.day, 3)])
+        makeLog([
+            ("u1", "a", 1 * Self.day, 5), ("u1", "b", 2 * Self.day, 3), ("u1", "c", 3 * Self.day, 4),
+            ("u2", "a", 4 * Self.day, 2), ("u2", "c", 5 * Self.day, 5), ("u3", "d", 6 * Self.day, 4),
+            ("u4", "a", 7 * Self.day, nil), ("u5", "e", 8 * Self.day, 1), ("u5", "a", 9 * Self.day, 3),
+        ])
     }
 
     func testRatingThreshold() throws {
@@ -24,8 +26,11 @@ final class FilterTests: XCTestCase {
         XCTAssertEqual(log.userIDs.ids, ["u1", "u2", "u3"])
         XCTAssertEqual(log.itemIDs.ids, ["a", "c", "d"])
         XCTAssertEqual(log.items, [0, 1, 1, 2])
-        XCTAssertEqual(report, FilterReport(filter: "rating ≥ 4.0", interactionsBefore: 9, interactionsAfter: 4, usersBefore: 5, usersAfter: 3,
-                                            itemsBefore: 5, itemsAfter: 3, rounds: 1))
+        XCTAssertEqual(
+            report,
+            FilterReport(
+                filter: "rating ≥ 4.0", interactionsBefore: 9, interactionsAfter: 4, usersBefore: 5, usersAfter: 3,
+                itemsBefore: 5, itemsAfter: 3, rounds: 1))
         let kept = try RatingThresholdFilter(minimum: 4, keepUnrated: true).apply(to: sample()).log
         XCTAssertEqual(pairs(kept), ["u1-a", "u1-c", "u2-c", "u3-d", "u4-a"])
         XCTAssertThrowsError(try RatingThresholdFilter(minimum: 4).apply(to: makeLog([("u", "i", 1, nil)]))) { e in
@@ -65,7 +70,7 @@ final class FilterTests: XCTestCase {
         let log = makeLog([("u1", "x", 1, 1), ("u1", "y", 2, 2), ("u2", "x", 2, 3), ("u1", "x", 3, 4), ("u3", "z", 5, 5), ("u3", "z", 5, 6)])
         let last = try DeduplicationFilter(keep: .last).apply(to: log).log
         XCTAssertEqual(pairs(last), ["u1-y", "u2-x", "u1-x", "u3-z"])
-        XCTAssertEqual(last.ratings, [2, 3, 4, 6])  // equal times: the later row is "last"
+        XCTAssertEqual(last.ratings, [2, 3, 4, 6]) // equal times: the later row is "last"
         let first = try DeduplicationFilter(keep: .first).apply(to: log).log
         XCTAssertEqual(pairs(first), ["u1-x", "u1-y", "u2-x", "u3-z"])
         XCTAssertEqual(first.ratings, [1, 2, 3, 5])

@@ -8,7 +8,9 @@ final class MovieLensImporterTests: XCTestCase {
     func makeMovieLensCSV(_ t: TempFolder, ratings: String? = nil) throws -> String {
         let dir = try t.sub("ml-tiny")
         try t.write("ml-tiny/ratings.csv", ratings ?? "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,2,3.5,964981247\r\n2,1,5.0,964983000\r\n")
-        try t.write("ml-tiny/movies.csv", """
+        try t.write(
+            "ml-tiny/movies.csv",
+            """
             movieId,title,genres
             1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy
             2,"American President, The (1995)",Comedy|Drama|Romance
@@ -33,8 +35,11 @@ final class MovieLensImporterTests: XCTestCase {
         XCTAssertEqual(d.log.timestamps, [964982703, 964981247, 964983000])
         XCTAssertTrue(d.log.hasRatings && d.log.hasTimestamps)
         XCTAssertEqual(d.catalog.count, 4)
-        XCTAssertEqual(d.catalog["1"], CatalogItem(id: "1", title: "Toy Story (1995)", genres: ["Adventure", "Animation", "Children", "Comedy", "Fantasy"],
-                                                   year: 1995, tags: ["pixar", "funny, clever"], links: ["imdb": "0114709", "tmdb": "862"]))
+        XCTAssertEqual(
+            d.catalog["1"],
+            CatalogItem(
+                id: "1", title: "Toy Story (1995)", genres: ["Adventure", "Animation", "Children", "Comedy", "Fantasy"],
+                year: 1995, tags: ["pixar", "funny, clever"], links: ["imdb": "0114709", "tmdb": "862"]))
         XCTAssertEqual(d.catalog["2"]?.title, "American President, The (1995)")
         XCTAssertEqual(d.catalog["2"]?.links, ["imdb": "0112346"])
         XCTAssertEqual(d.catalog["3"]?.title, "11'09\"01 - September 11 (2002)")
@@ -77,7 +82,10 @@ final class MovieLensImporterTests: XCTestCase {
         let t = try TempFolder()
         let dir = try t.sub("ml-1m")
         try t.write("ml-1m/ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
-        try t.write("ml-1m/movies.dat", bytes: Array("1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::Animation\n73::Mis".utf8) + [0xE9] + Array("rables, Les (1995)::Drama|Musical\n".utf8))
+        try t.write(
+            "ml-1m/movies.dat",
+            bytes: Array("1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::James and the Giant Peach (1996)::Animation\n73::Mis".utf8) + [0xE9]
+                + Array("rables, Les (1995)::Drama|Musical\n".utf8))
         try t.write("ml-1m/users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
         XCTAssertEqual(try DatasetLoader.detect(path: dir).format, "movielens-dat")
         let d = try DatasetLoader.load(path: dir)
@@ -116,7 +124,11 @@ final class MovieLensImporterTests: XCTestCase {
         try t.write("ml-100k/u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t878887116\n")
         let flags = (0..<19).map { $0 == 4 || $0 == 5 ? "1" : "0" }.joined(separator: "|")
         let noGenre = (0..<19).map { $0 == 0 ? "1" : "0" }.joined(separator: "|")
-        try t.write("ml-100k/u.item", bytes: Array("242|Kolya (1996)|24-Jan-1997||http://us.imdb.com/M/title-exact?Kolya%20(1996)|\(flags)\n302|L.A. Confidential (1997)|01-Jan-1997||http://x|\(noGenre)\n267|unknown||||\(noGenre)\n1|Caf".utf8) + [0xE9] + Array(" (1994)|01-Jan-1994|||\(flags)\n".utf8))
+        try t.write(
+            "ml-100k/u.item",
+            bytes: Array(
+                "242|Kolya (1996)|24-Jan-1997||http://us.imdb.com/M/title-exact?Kolya%20(1996)|\(flags)\n302|L.A. Confidential (1997)|01-Jan-1997||http://x|\(noGenre)\n267|unknown||||\(noGenre)\n1|Caf"
+                    .utf8) + [0xE9] + Array(" (1994)|01-Jan-1994|||\(flags)\n".utf8))
         try t.write("ml-100k/u.genre", MovieLens100KImporter.defaultGenres.enumerated().map { "\($0.element)|\($0.offset)" }.joined(separator: "\n") + "\n\n")
         try t.write("ml-100k/u.user", "196|49|M|writer|55105\n186|39|F|executive|00000\n")
         XCTAssertEqual(try DatasetLoader.detect(path: dir).format, "movielens-100k")

@@ -46,7 +46,9 @@ final class OtherImporterTests: XCTestCase {
         let t = try TempFolder()
         let dir = try t.sub("ml-mini")
         try t.write("ml-mini/ml-mini.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n186\t302\t\t891717742.0\n")
-        try t.write("ml-mini/ml-mini.item", "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n242\tKolya\t1996\tComedy\n302\tL.A. Confidential\t1997\tCrime Film-Noir Mystery Thriller\n")
+        try t.write(
+            "ml-mini/ml-mini.item",
+            "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n242\tKolya\t1996\tComedy\n302\tL.A. Confidential\t1997\tCrime Film-Noir Mystery Thriller\n")
         try t.write("ml-mini/ml-mini.user", "user_id:token\tage:token\tgender:token\n196\t49\tM\n")
         XCTAssertEqual(try DatasetLoader.detect(path: dir).format, "recbole")
         let d = try DatasetLoader.load(path: dir)
@@ -70,12 +72,15 @@ final class OtherImporterTests: XCTestCase {
     func testAnimeCSV() throws {
         let t = try TempFolder()
         let dir = try t.sub("anime")
-        try t.write("anime/anime.csv", "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,\"Drama, Romance, School, Supernatural\",Movie,1,9.37,200630\r\n9969,Gintama&#039;,\"Action, Comedy\",TV,51,9.16,151266\r\n6,Trigun &amp; &quot;more&quot;,,,Unknown,,1\r\n")
+        try t.write(
+            "anime/anime.csv",
+            "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,\"Drama, Romance, School, Supernatural\",Movie,1,9.37,200630\r\n9969,Gintama&#039;,\"Action, Comedy\",TV,51,9.16,151266\r\n6,Trigun &amp; &quot;more&quot;,,,Unknown,,1\r\n"
+        )
         try t.write("anime/rating.csv", "user_id,anime_id,rating\n1,32281,-1\n1,9969,10\n2,6,8\n")
         XCTAssertEqual(try DatasetLoader.detect(path: dir).format, "anime-csv")
         let d = try DatasetLoader.load(path: dir)
         XCTAssertEqual(pairs(d.log), ["1-32281", "1-9969", "2-6"])
-        XCTAssertTrue(d.log.ratings[0].isNaN)  // -1: watched, not rated
+        XCTAssertTrue(d.log.ratings[0].isNaN) // -1: watched, not rated
         XCTAssertEqual(Array(d.log.ratings[1...]), [10, 8])
         XCTAssertTrue(d.log.hasRatings)
         XCTAssertEqual(d.catalog["9969"], CatalogItem(id: "9969", title: "Gintama'", genres: ["Action", "Comedy"], type: "TV", episodes: 51, links: ["mal": "9969"]))
@@ -86,7 +91,9 @@ final class OtherImporterTests: XCTestCase {
         XCTAssertNil(d.catalog["6"]?.episodes, "'Unknown' episodes: still airing")
         try t.write("anime/anime.csv", "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,Drama,Movie,one,9.37,200630\r\n")
         assertMalformed(try AnimeCSVImporter().load(path: dir), file: "anime.csv", line: 2, problem: "episodes must be a whole number")
-        try t.write("anime/anime.csv", "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,Drama,Movie,1,9.37,200630\r\n9969,Gintama,Action,TV,51,9.16,151266\r\n6,Trigun,,,Unknown,,1\r\n")
+        try t.write(
+            "anime/anime.csv",
+            "anime_id,name,genre,type,episodes,rating,members\r\n32281,Kimi no Na wa.,Drama,Movie,1,9.37,200630\r\n9969,Gintama,Action,TV,51,9.16,151266\r\n6,Trigun,,,Unknown,,1\r\n")
         try t.write("anime/rating.csv", "user_id,anime_id,rating\n1,32281,-1\n1,9969,ten\n")
         assertMalformed(try AnimeCSVImporter().load(path: dir), file: "rating.csv", line: 3, problem: "rating is not a number")
         // Without a ratings file the loader says what is missing.
@@ -103,7 +110,9 @@ final class OtherImporterTests: XCTestCase {
         let dir = try t.sub("caserec")
         try t.write("caserec/anime_history.dat", "User_ID\tAnime_ID\tFeedback\n1\t1\t1\n1\t2\t1\n2\t1\t1\n")
         try t.write("caserec/anime_ratings.dat", "User_ID\tAnime_ID\tFeedback\n1\t1\t8\n3\t2\t7\n2\t1\t5\n")
-        try t.write("caserec/anime_info.dat", "anime_ids\tname\tgenre\ttype\tepisodes\trating\tmembers\n1\tKimi no Na wa.\tDrama, Romance\tMovie\t1\t9.37\t200630\n2\tGintama&#039;\tAction\tTV\t51\t9.16\t151266\n")
+        try t.write(
+            "caserec/anime_info.dat",
+            "anime_ids\tname\tgenre\ttype\tepisodes\trating\tmembers\n1\tKimi no Na wa.\tDrama, Romance\tMovie\t1\t9.37\t200630\n2\tGintama&#039;\tAction\tTV\t51\t9.16\t151266\n")
         try t.write("caserec/caserec_id_to_mal_anime_id.csv", "caserec_anime_id,mal_anime_id,name\n1,32281,Kimi no Na wa.\n2,9969,\"Gintama', the movie, \"\"x\"\"\"\n")
         XCTAssertEqual(try DatasetLoader.detect(path: dir).format, "anime-caserec")
         let d = try DatasetLoader.load(path: dir)
@@ -139,10 +148,12 @@ final class OtherImporterTests: XCTestCase {
         XCTAssertThrowsError(try DatasetLoader.load(path: h, csv: CSVOptions(hasHeader: false, userColumn: "user", itemColumn: 2)))
 
         let bad = try t.write("bad.csv", "user,item,time\na,b,2020-01-01\na,c,yesterday\n")
-        assertMalformed(try DatasetLoader.load(path: bad, csv: CSVOptions(userColumn: "user", itemColumn: "item", timestampColumn: "time")),
-                        file: "bad.csv", line: 3, problem: "neither a number nor an ISO-8601 date: 'yesterday'")
-        assertMalformed(try DatasetLoader.load(path: bad, csv: CSVOptions(userColumn: "user", itemColumn: "missing")),
-                        file: "bad.csv", line: 1, problem: "no column 'missing'")
+        assertMalformed(
+            try DatasetLoader.load(path: bad, csv: CSVOptions(userColumn: "user", itemColumn: "item", timestampColumn: "time")),
+            file: "bad.csv", line: 3, problem: "neither a number nor an ISO-8601 date: 'yesterday'")
+        assertMalformed(
+            try DatasetLoader.load(path: bad, csv: CSVOptions(userColumn: "user", itemColumn: "missing")),
+            file: "bad.csv", line: 1, problem: "no column 'missing'")
     }
 
     func testLoaderErrors() throws {
@@ -165,7 +176,11 @@ final class OtherImporterTests: XCTestCase {
             XCTAssertTrue(m.contains("movielens-csv") && m.contains("movielens-100k") && m.contains("several formats"), m)
         }
         XCTAssertEqual(try DatasetLoader.load(path: t.path + "/both", format: "movielens-100k").format, "movielens-100k")
-        XCTAssertEqual(Set(DatasetLoader.formats), ["movielens-csv", "movielens-dat", "movielens-100k", "sasrec", "recbole", "anime-csv",
-                                                     "anime-caserec", "anilist-json", "mal-xml", "csv"])
+        XCTAssertEqual(
+            Set(DatasetLoader.formats),
+            [
+                "movielens-csv", "movielens-dat", "movielens-100k", "sasrec", "recbole", "anime-csv",
+                "anime-caserec", "anilist-json", "mal-xml", "csv",
+            ])
     }
 }

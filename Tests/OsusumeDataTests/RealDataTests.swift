@@ -18,7 +18,7 @@ final class RealDataTests: XCTestCase {
         XCTAssertEqual(Set(d.log.ratings), Set(stride(from: Float(0.5), through: 5, by: 0.5)))
         XCTAssertEqual(d.log.timestamps.min(), DataDate.seconds(year: 1996, month: 3, day: 29, hour: 18, minute: 36, second: 55))
         XCTAssertEqual(d.log.timestamps.max(), DataDate.seconds(year: 2018, month: 9, day: 24, hour: 14, minute: 27, second: 30))
-        XCTAssertTrue(d.log.itemIDs.ids.allSatisfy { d.catalog[$0] != nil })  // every rated movie is in movies.csv
+        XCTAssertTrue(d.log.itemIDs.ids.allSatisfy { d.catalog[$0] != nil }) // every rated movie is in movies.csv
         XCTAssertEqual(d.catalog.items.filter { $0.links["imdb"] != nil }.count, 9_742)
         XCTAssertEqual(d.catalog["1"]?.links, ["imdb": "0114709", "tmdb": "862"])
         XCTAssertEqual(d.catalog["1"]?.year, 1995)
@@ -39,7 +39,7 @@ final class RealDataTests: XCTestCase {
         let histogram = Dictionary(grouping: d.log.ratings, by: { $0 }).mapValues(\.count)
         XCTAssertEqual(histogram, [1: 6_110, 2: 11_370, 3: 27_145, 4: 34_174, 5: 21_201])
         XCTAssertEqual(d.catalog["1"]?.genres, ["Animation", "Children's", "Comedy"])
-        XCTAssertTrue(d.catalog.items.contains { $0.title.contains("é") })  // latin-1 decoded
+        XCTAssertTrue(d.catalog.items.contains { $0.title.contains("é") }) // latin-1 decoded
     }
 
     func testBeautySequences() throws {
@@ -93,7 +93,7 @@ final class RealDataTests: XCTestCase {
         XCTAssertEqual(rated.filter { $0 }.count, 4_714)
         XCTAssertEqual(d.catalog.count, 7_390)
         XCTAssertEqual(d.catalog.items.filter { $0.links["mal"] != nil }.count, 7_390)
-        XCTAssertEqual(d.catalog["1723"]?.links["mal"], "32281")  // Kimi no Na wa.
+        XCTAssertEqual(d.catalog["1723"]?.links["mal"], "32281") // Kimi no Na wa.
         XCTAssertFalse(d.catalog.items.contains { $0.title.contains("&#039;") })
     }
 

@@ -24,11 +24,13 @@ final class ScannerTests: XCTestCase {
     func testQuotedFields() throws {
         // Commas and doubled quotes inside quotes (MovieLens movies.csv style).
         let text = "movieId,title,genres\n11,\"American President, The (1995)\",Comedy|Drama|Romance\n7789,\"11'09\"\"01 - September 11 (2002)\",Drama\n"
-        XCTAssertEqual(try records(text, .csv), [
-            ["movieId", "title", "genres"],
-            ["11", "American President, The (1995)", "Comedy|Drama|Romance"],
-            ["7789", "11'09\"01 - September 11 (2002)", "Drama"],
-        ])
+        XCTAssertEqual(
+            try records(text, .csv),
+            [
+                ["movieId", "title", "genres"],
+                ["11", "American President, The (1995)", "Comedy|Drama|Romance"],
+                ["7789", "11'09\"01 - September 11 (2002)", "Drama"],
+            ])
         // An empty quoted field, a quoted field at the end with CRLF, a quote only.
         XCTAssertEqual(try records("\"\",\"x\"\r\n\"\"\"\"\r\n", .csv), [["", "x"], ["\""]])
         // A line break inside quotes belongs to the field; the next record's line number counts it.
@@ -67,9 +69,9 @@ final class ScannerTests: XCTestCase {
         XCTAssertEqual(titles, ["Amélie (2001)", "Misérables, Les (1995)"])
         // A byte-order mark is dropped.
         XCTAssertEqual(TextFile(path: "b", bytes: [0xEF, 0xBB, 0xBF] + Array("x".utf8)).text, "x")
-        XCTAssertFalse(TextFile.isValidUTF8([0xC3]))          // truncated
-        XCTAssertFalse(TextFile.isValidUTF8([0xC0, 0x80]))    // overlong
-        XCTAssertFalse(TextFile.isValidUTF8([0xED, 0xA0, 0x80]))  // surrogate
+        XCTAssertFalse(TextFile.isValidUTF8([0xC3])) // truncated
+        XCTAssertFalse(TextFile.isValidUTF8([0xC0, 0x80])) // overlong
+        XCTAssertFalse(TextFile.isValidUTF8([0xED, 0xA0, 0x80])) // surrogate
         XCTAssertTrue(TextFile.isValidUTF8(Array("日本語 ok".utf8)))
     }
 
@@ -105,8 +107,8 @@ final class ScannerTests: XCTestCase {
         var interner = IDInterner()
         func id(_ s: String) -> Int32 { Array(s.utf8).withUnsafeBufferPointer { interner.intern($0, encoding: .utf8) } }
         XCTAssertEqual(id("7"), 0)
-        XCTAssertEqual(id("007"), 1)   // a different string, so a different id
-        XCTAssertEqual(id(" 7 "), 0)   // blanks around an id do not count
+        XCTAssertEqual(id("007"), 1) // a different string, so a different id
+        XCTAssertEqual(id(" 7 "), 0) // blanks around an id do not count
         XCTAssertEqual(id("tt7"), 2)
         XCTAssertEqual(id("7"), 0)
         XCTAssertEqual(interner.map.ids, ["7", "007", "tt7"])

@@ -19,8 +19,10 @@ final class SplitTests: XCTestCase {
         XCTAssertEqual(random.seed, 7)
         XCTAssertTrue(try SplitSpec(name: "heldout", heldOutUsers: 3).splitter() is HeldOutUsersSplit)
         // Out of range and unknown: errors naming the setting, never a silent default.
-        for bad in [SplitSpec(name: "temporal", testFraction: 0.5), SplitSpec(name: "random", testFraction: 0),
-                    SplitSpec(name: "held-out-users", heldOutUsers: 0), SplitSpec(name: "kfold")] {
+        for bad in [
+            SplitSpec(name: "temporal", testFraction: 0.5), SplitSpec(name: "random", testFraction: 0),
+            SplitSpec(name: "held-out-users", heldOutUsers: 0), SplitSpec(name: "kfold"),
+        ] {
             XCTAssertThrowsError(try bad.splitter()) { e in
                 let m = "\(e)"
                 XCTAssertTrue(m.contains("--test-fraction") || m.contains("--held-out") || m.contains("unknown split 'kfold'"), m)
@@ -30,12 +32,14 @@ final class SplitTests: XCTestCase {
 
     func testLeaveOneOut() throws {
         // u1 in time order: b(1) c(2) d(2, tie: file order) a(3); u2 has 2 rows; u3 all tied.
-        let log = makeLog([("u1", "a", 3, 5), ("u1", "b", 1, 4), ("u2", "x", 1, 3), ("u1", "c", 2, 3), ("u1", "d", 2, 2),
-                           ("u2", "y", 2, 1), ("u3", "a", 1, 1), ("u3", "b", 1, 2), ("u3", "c", 1, 3)])
+        let log = makeLog([
+            ("u1", "a", 3, 5), ("u1", "b", 1, 4), ("u2", "x", 1, 3), ("u1", "c", 2, 3), ("u1", "d", 2, 2),
+            ("u2", "y", 2, 1), ("u3", "a", 1, 1), ("u3", "b", 1, 2), ("u3", "c", 1, 3),
+        ])
         let s = try LeaveOneOutSplit().split(log)
         XCTAssertEqual(s.name, "leave-one-out")
         XCTAssertEqual(pairs(s.train), ["u1-b", "u2-x", "u1-c", "u2-y", "u3-a"])
-        XCTAssertEqual(s.train.itemIDs, log.itemIDs)  // same id space
+        XCTAssertEqual(s.train.itemIDs, log.itemIDs) // same id space
         XCTAssertEqual(s.validation.count, 2); XCTAssertEqual(s.test.count, 2)
         XCTAssertTrue(ids(log, s.validation[0]) == ("u1", ["b", "c"], ["d"]))
         XCTAssertTrue(ids(log, s.test[0]) == ("u1", ["b", "c", "d"], ["a"]))
@@ -49,8 +53,10 @@ final class SplitTests: XCTestCase {
     }
 
     func testTemporal() throws {
-        let log = makeLog([("u1", "a", 1, nil), ("u1", "b", 2, nil), ("u2", "a", 3, nil), ("u1", "c", 5, nil), ("u2", "e", 6, nil),
-                           ("u3", "f", 7, nil), ("u1", "d", 8, nil), ("u2", "a", 9, nil), ("u4", "b", 1, nil)])
+        let log = makeLog([
+            ("u1", "a", 1, nil), ("u1", "b", 2, nil), ("u2", "a", 3, nil), ("u1", "c", 5, nil), ("u2", "e", 6, nil),
+            ("u3", "f", 7, nil), ("u1", "d", 8, nil), ("u2", "a", 9, nil), ("u4", "b", 1, nil),
+        ])
         let s = try TemporalSplit(test: .timestamp(6), validation: .timestamp(4)).split(log)
         XCTAssertEqual(pairs(s.train), ["u1-a", "u1-b", "u2-a", "u4-b"])
         XCTAssertEqual(s.validation.count, 1)
@@ -85,7 +91,7 @@ final class SplitTests: XCTestCase {
         XCTAssertEqual(s.validation.count, 1); XCTAssertEqual(s.test.count, 2)
         let heldOut = Set((s.validation + s.test).map(\.user))
         XCTAssertEqual(heldOut.count, 3)
-        XCTAssertFalse(heldOut.contains(log.userIDs.index(of: "lonely")!))  // too few items to hold out
+        XCTAssertFalse(heldOut.contains(log.userIDs.index(of: "lonely")!)) // too few items to hold out
         // Held-out users have nothing in train; everybody else has everything there.
         XCTAssertEqual(s.train.count, log.count - 15)
         XCTAssertTrue(s.train.users.allSatisfy { !heldOut.contains($0) })
@@ -105,7 +111,7 @@ final class SplitTests: XCTestCase {
         XCTAssertGreaterThan(users.count, 1)
         // Random fold-in: still one target of five, history in time order.
         let r = try HeldOutUsersSplit(validationUsers: .fraction(0.15), testUsers: .fraction(0.15), seed: 3).split(log)
-        XCTAssertEqual(r.validation.count, 1); XCTAssertEqual(r.test.count, 1)  // round(0.15 · 7) = 1
+        XCTAssertEqual(r.validation.count, 1); XCTAssertEqual(r.test.count, 1) // round(0.15 · 7) = 1
         for c in r.validation + r.test {
             XCTAssertEqual(c.history.count, 4); XCTAssertEqual(c.targets.count, 1)
             XCTAssertEqual(c.history, c.history.sorted())
@@ -146,8 +152,10 @@ final class SplitTests: XCTestCase {
     }
 
     func testExportWritesTheSplitAsFiles() throws {
-        let log = makeLog([("u1", "a", 1, 4), ("u1", "b", 2, nil), ("u1", "c", 3, 5), ("u1", "d", 4, 3),
-                           ("u\"2", "a", 1, 2), ("u\"2", "c", 2, 1), ("u\"2", "d", 3, 4)])
+        let log = makeLog([
+            ("u1", "a", 1, 4), ("u1", "b", 2, nil), ("u1", "c", 3, 5), ("u1", "d", 4, 3),
+            ("u\"2", "a", 1, 2), ("u\"2", "c", 2, 1), ("u\"2", "d", 3, 4),
+        ])
         let s = try LeaveOneOutSplit().split(log)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-split-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -54,8 +54,10 @@ enum TestPaths {
 
 /// Asserts that `body` throws `OsusumeError.malformed` for `file` (last path component) and
 /// `line`, with a problem containing `problem`.
-func assertMalformed<T>(_ body: @autoclosure () throws -> T, file expectedFile: String, line expectedLine: Int,
-                        problem: String, sourceFile: StaticString = #filePath, sourceLine: UInt = #line) {
+func assertMalformed<T>(
+    _ body: @autoclosure () throws -> T, file expectedFile: String, line expectedLine: Int,
+    problem: String, sourceFile: StaticString = #filePath, sourceLine: UInt = #line
+) {
     do {
         _ = try body()
         XCTFail("expected a malformed-line error at \(expectedFile):\(expectedLine)", file: sourceFile, line: sourceLine)

@@ -41,10 +41,13 @@ final class BundledDataTests: XCTestCase {
         summarySet.log = split.train
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-load-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try TrainedModel(model: model, itemIDs: dataset.log.itemIDs, userIDs: dataset.log.userIDs,
-                         histories: split.train.sequences(), catalog: dataset.catalog,
-                         manifest: ModelManifest(kind: "pop", config: model.configJSON, dataset: FittedDataSummary(summarySet),
-                                                 fitSeconds: fresh.fitSeconds)).save(to: dir)
+        try TrainedModel(
+            model: model, itemIDs: dataset.log.itemIDs, userIDs: dataset.log.userIDs,
+            histories: split.train.sequences(), catalog: dataset.catalog,
+            manifest: ModelManifest(
+                kind: "pop", config: model.configJSON, dataset: FittedDataSummary(summarySet),
+                fitSeconds: fresh.fitSeconds)
+        ).save(to: dir)
         let saved = try TrainedModel.load(from: dir, kinds: ModelKinds.standard)
         XCTAssertNoThrow(try saved.requireFitted(on: split.train))
         let again = try Experiment.run(saved.model, dataset: dataset, split: split, options: options, alreadyFitted: true)

@@ -11,7 +11,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(value(m, .hr, 0), 0)
         XCTAssertEqual(value(m, .hr, 1), 1)
         XCTAssertEqual(value(m, .ndcg, 0), 0)
-        XCTAssertEqual(value(m, .ndcg, 1), 1 / log2(4.0), accuracy: 1e-12)   // 0.5
+        XCTAssertEqual(value(m, .ndcg, 1), 1 / log2(4.0), accuracy: 1e-12) // 0.5
         XCTAssertEqual(value(m, .mrr, 1), 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(value(m, .recall, 1), 1)
         XCTAssertEqual(value(m, .precision, 1), 0.2, accuracy: 1e-12)

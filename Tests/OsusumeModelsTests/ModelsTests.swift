@@ -113,19 +113,23 @@ final class ModelsTests: XCTestCase {
         let sparse = ItemGram.sparseUpper(x, n: n), dense = ItemGram.denseUpper(x, n: n)
         var byHand = [Float](repeating: 0, count: n * n)
         for u in 0..<x.rows { for a in x.row(u) { for b in x.row(u) where b >= a { byHand[Int(a) * n + Int(b)] += 1 } } }
-        for i in 0..<n { for j in i..<n {
-            XCTAssertEqual(sparse[i * n + j], byHand[i * n + j], "G[\(i),\(j)]")
-            XCTAssertEqual(dense[i * n + j], byHand[i * n + j], "G[\(i),\(j)]")
-        } }
+        for i in 0..<n {
+            for j in i..<n {
+                XCTAssertEqual(sparse[i * n + j], byHand[i * n + j], "G[\(i),\(j)]")
+                XCTAssertEqual(dense[i * n + j], byHand[i * n + j], "G[\(i),\(j)]")
+            }
+        }
         XCTAssertGreaterThan(byHand.max()!, 5)
     }
 
     func invert3(_ m: [[Double]]) -> [[Double]] {
         let a = m[0][0], b = m[0][1], c = m[0][2], d = m[1][0], e = m[1][1], f = m[1][2], g = m[2][0], h = m[2][1], i = m[2][2]
         let det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-        return [[(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det],
-                [(f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det],
-                [(d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det]]
+        return [
+            [(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det],
+            [(f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det],
+            [(d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det],
+        ]
     }
 
     func testItemKNNCosineByHand() throws {

@@ -23,7 +23,7 @@ struct PlantedData {
             while chosen.count < perUser + 1 {
                 let i: Int
                 if rng.nextFloat() < 0.2 {
-                    i = clusters * itemsPerCluster + rng.nextInt(popular)     // popular noise
+                    i = clusters * itemsPerCluster + rng.nextInt(popular) // popular noise
                 } else {
                     i = c * itemsPerCluster + rng.nextInt(itemsPerCluster)
                 }
@@ -34,8 +34,10 @@ struct PlantedData {
             let target = chosen.remove(at: targetPos)
             for (t, i) in chosen.enumerated() { log.append(user: "u\(u)", item: "i\(i)", timestamp: Int64(t), rating: nil) }
             let uIdx = log.userIDs.index(of: "u\(u)")!
-            cases.append(EvalCase(user: uIdx, history: chosen.map { log.itemIDs.index(of: "i\($0)")! },
-                                  targets: [log.itemIDs.index(of: "i\(target)")!]))
+            cases.append(
+                EvalCase(
+                    user: uIdx, history: chosen.map { log.itemIDs.index(of: "i\($0)")! },
+                    targets: [log.itemIDs.index(of: "i\(target)")!]))
         }
         log.hasTimestamps = true
     }

@@ -10,8 +10,10 @@ struct AutoencoderPlantedData {
     var log = InteractionLog()
     var cases: [EvalCase] = []
 
-    init(users: Int = 400, clusters: Int = 8, itemsPerCluster: Int = 25, perUser: Int = 14, popular: Int = 10,
-         ratings: Bool = false, seed: UInt64 = 1) {
+    init(
+        users: Int = 400, clusters: Int = 8, itemsPerCluster: Int = 25, perUser: Int = 14, popular: Int = 10,
+        ratings: Bool = false, seed: UInt64 = 1
+    ) {
         var rng = SeededRandom(seed: seed)
         let items = clusters * itemsPerCluster + popular
         var itemBias = [Float](repeating: 0, count: items)
@@ -32,8 +34,10 @@ struct AutoencoderPlantedData {
             var chosen: [Int] = []
             var seen = Set<Int>()
             while chosen.count < perUser + 1 {
-                let i = rng.nextFloat() < 0.2 ? clusters * itemsPerCluster + rng.nextInt(popular)
-                                              : c * itemsPerCluster + rng.nextInt(itemsPerCluster)
+                let i =
+                    rng.nextFloat() < 0.2
+                    ? clusters * itemsPerCluster + rng.nextInt(popular)
+                    : c * itemsPerCluster + rng.nextInt(itemsPerCluster)
                 if seen.insert(i).inserted { chosen.append(i) }
             }
             let targetPos = chosen.lastIndex { $0 < clusters * itemsPerCluster }!
@@ -45,10 +49,12 @@ struct AutoencoderPlantedData {
                 log.append(user: "u\(u)", item: "i\(i)", timestamp: Int64(t), rating: r)
             }
             let uIdx = log.userIDs.index(of: "u\(u)")!
-            cases.append(EvalCase(user: uIdx, history: chosen.map { log.itemIDs.index(of: "i\($0)")! },
-                                  targets: [log.itemIDs.index(of: "i\(target)")!],
-                                  historyRatings: ratings ? historyRatings : nil,
-                                  targetRatings: ratings ? [rating(target)] : nil))
+            cases.append(
+                EvalCase(
+                    user: uIdx, history: chosen.map { log.itemIDs.index(of: "i\($0)")! },
+                    targets: [log.itemIDs.index(of: "i\(target)")!],
+                    historyRatings: ratings ? historyRatings : nil,
+                    targetRatings: ratings ? [rating(target)] : nil))
         }
         log.hasTimestamps = true
         log.hasRatings = ratings

@@ -9,8 +9,10 @@ import OsusumeTensor
 final class NeuMFTests: XCTestCase {
     override func setUp() { ProgressReporter.quietByDefault = true }
 
-    let small = ["gmfDim": "8", "mlpLayers": "16,8", "featureDim": "4", "epochs": "12", "batchSize": "128",
-                 "learningRate": "0.01", "patience": "0"]
+    let small = [
+        "gmfDim": "8", "mlpLayers": "16,8", "featureDim": "4", "epochs": "12", "batchSize": "128",
+        "learningRate": "0.01", "patience": "0",
+    ]
 
     func ndcg(_ model: any Recommender, _ training: TrainingData, _ cases: [EvalCase]) throws -> Double {
         try model.fit(training)
@@ -35,8 +37,10 @@ final class NeuMFTests: XCTestCase {
             let fast = model.score(ScoringQuery(user: c.user, history: c.history))
             let items = (0..<Int32(model.itemCount)).map { $0 }
             let pairs = withoutGradients {
-                net.logits(users: IndexTensor([Int32](repeating: c.user, count: items.count)), items: IndexTensor(items),
-                           userFeatures: nil, itemFeatures: nil, branch: .joint).scalars
+                net.logits(
+                    users: IndexTensor([Int32](repeating: c.user, count: items.count)), items: IndexTensor(items),
+                    userFeatures: nil, itemFeatures: nil, branch: .joint
+                ).scalars
             }
             for i in 0..<items.count { XCTAssertEqual(fast[i], pairs[i], accuracy: 1e-4) }
         }

@@ -85,8 +85,12 @@ final class SequenceModelTests: XCTestCase {
         let pop = try hr10(Popularity(config: .init()), data)
         let t0 = Date()
         // A constant rate on this small data (the default cosine decay is tuned for ML-1M).
-        let model = try make("bert4rec", ["heads": "2", "epochs": "30", "maskProbability": "0.3", "lastMaskProbability": "0.2",
-                                          "schedule": "constant"])
+        let model = try make(
+            "bert4rec",
+            [
+                "heads": "2", "epochs": "30", "maskProbability": "0.3", "lastMaskProbability": "0.2",
+                "schedule": "constant",
+            ])
         let hr = try hr10(model, data)
         print("bert4rec: HR@10 \(hr) (popularity \(pop)) in \(String(format: "%.1f", Date().timeIntervalSince(t0)))s")
         XCTAssertGreaterThan(hr, 0.5)
@@ -97,8 +101,12 @@ final class SequenceModelTests: XCTestCase {
 
     func testBERT4RecWithGenresAndNoPositions() throws {
         let data = SequencePlantedData()
-        let model = try make("bert4rec", ["genres": "true", "positions": "false", "epochs": "30",
-                                          "maskProbability": "0.3", "lastMaskProbability": "0.2"])
+        let model = try make(
+            "bert4rec",
+            [
+                "genres": "true", "positions": "false", "epochs": "30",
+                "maskProbability": "0.3", "lastMaskProbability": "0.2",
+            ])
         let hr = try hr10(model, data)
         print("bert4rec genres, no positions: HR@10 \(hr)")
         XCTAssertGreaterThan(hr, 0.3)

@@ -34,8 +34,10 @@ struct SequencePlantedData {
             let target = seq.removeLast()
             for (t, i) in seq.enumerated() { log.append(user: "u\(u)", item: "i\(i)", timestamp: Int64(t), rating: nil) }
             let uIdx = log.userIDs.index(of: "u\(u)")!
-            cases.append(EvalCase(user: uIdx, history: seq.map { log.itemIDs.index(of: "i\($0)")! },
-                                  targets: [log.itemIDs.index(of: "i\(target)")!]))
+            cases.append(
+                EvalCase(
+                    user: uIdx, history: seq.map { log.itemIDs.index(of: "i\($0)")! },
+                    targets: [log.itemIDs.index(of: "i\(target)")!]))
         }
         log.hasTimestamps = true
     }

@@ -38,7 +38,7 @@ final class BlendTests: XCTestCase {
         let blend = WeightedBlend([.init(model: "a", weight: 1)], normalisation: .zScore)
         out.withUnsafeMutableBufferPointer { op in a.withUnsafeBufferPointer { _ = blend.combine([$0], count: 3, into: op.baseAddress!) } }
         XCTAssertEqual(out[0], -.infinity)
-        XCTAssertEqual(out[1], -1, accuracy: 1e-6)   // mean 2, sd 1 over the finite scores
+        XCTAssertEqual(out[1], -1, accuracy: 1e-6) // mean 2, sd 1 over the finite scores
         XCTAssertEqual(out[2], 1, accuracy: 1e-6)
     }
 
@@ -80,11 +80,13 @@ final class BlendTests: XCTestCase {
 
     func testSlotMixDeduplicatesAndSpillsOver() {
         let mix = SlotMix(personal: 5, popular: 2, new: 3)
-        let picked = mix.fill(k: 10, candidates: [
-            .personal: [1, 2, 3, 4, 5, 6, 7],
-            .popular: [1, 2, 10, 11, 12],
-            .new: [20],             // only one new item: two places go to personal
-        ])
+        let picked = mix.fill(
+            k: 10,
+            candidates: [
+                .personal: [1, 2, 3, 4, 5, 6, 7],
+                .popular: [1, 2, 10, 11, 12],
+                .new: [20], // only one new item: two places go to personal
+            ])
         XCTAssertEqual(picked.count, 10)
         XCTAssertEqual(Set(picked.map(\.item)).count, 10, "no duplicates")
         XCTAssertEqual(picked.filter { $0.slot == .popular }.map(\.item), [10, 11])

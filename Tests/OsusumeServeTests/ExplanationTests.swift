@@ -94,7 +94,9 @@ final class ExplanationTests: XCTestCase {
         }
         let rate = Double(lowered) / Double(max(1, explained))
         let controlRate = Double(controlLowered) / Double(max(1, controlTrials))
-        print("explanations on planted data: \(explained) of \(personal) personal items named history items; removing them lowered the rank in \(lowered) (\(String(format: "%.1f", 100 * rate)) %); removing as many unnamed ones: \(controlLowered) of \(controlTrials) (\(String(format: "%.1f", 100 * controlRate)) %)")
+        print(
+            "explanations on planted data: \(explained) of \(personal) personal items named history items; removing them lowered the rank in \(lowered) (\(String(format: "%.1f", 100 * rate)) %); removing as many unnamed ones: \(controlLowered) of \(controlTrials) (\(String(format: "%.1f", 100 * controlRate)) %)"
+        )
         XCTAssertGreaterThan(Double(explained), 0.5 * Double(personal), "most personal items on planted data have a clear reason")
         XCTAssertGreaterThanOrEqual(rate, 0.9)
         XCTAssertLessThan(controlRate, rate - 0.2, "the named items matter more than others from the same history")

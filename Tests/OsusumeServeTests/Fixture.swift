@@ -18,8 +18,9 @@ enum Fixture {
         CatalogItem(id: "6", title: "Goodfellas (1990)", genres: ["Crime", "Drama"], year: 1990),
         CatalogItem(id: "7", title: "Heat (1995)", genres: ["Crime", "Action", "Thriller"], year: 1995),
         CatalogItem(id: "8", title: "Casino (1995)", genres: ["Crime", "Drama"], year: 1995),
-        CatalogItem(id: "9", title: "Amélie (2001)", genres: ["Comedy", "Romance"], year: 2001,
-                    imageURL: "https://images.example/amelie.jpg"),
+        CatalogItem(
+            id: "9", title: "Amélie (2001)", genres: ["Comedy", "Romance"], year: 2001,
+            imageURL: "https://images.example/amelie.jpg"),
         CatalogItem(id: "10", title: "Inside Out (2015)", genres: ["Animation", "Children", "Comedy"], year: 2015),
         CatalogItem(id: "11", title: "Irishman, The (2019)", genres: ["Crime", "Drama"], year: 2019),
         CatalogItem(id: "12", title: "Heat (1986)", genres: ["Action"], year: 1986),

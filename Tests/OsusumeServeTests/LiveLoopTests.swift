@@ -67,9 +67,11 @@ final class LiveLoopTests: XCTestCase {
         let trained = try Fixture.trained()
         let u0 = trained[0].model.userIDs.index(of: "u0")!
         let seen = trained[0].model.itemIDs.id(of: trained[0].model.histories[Int(u0)][0])
-        let early = try await store.append([FeedbackEvent(user: "u0", item: seen, kind: "like"),
-                                            FeedbackEvent(user: "u0", item: "7", kind: "dislike")])
-        trained[0].model.manifest.eventsThrough = early[1].id   // as if the models had trained on both
+        let early = try await store.append([
+            FeedbackEvent(user: "u0", item: seen, kind: "like"),
+            FeedbackEvent(user: "u0", item: "7", kind: "dislike"),
+        ])
+        trained[0].model.manifest.eventsThrough = early[1].id // as if the models had trained on both
         let service = RecommendationService(models: try ModelSet(models: trained), store: store)
         let set = service.models
         let h = await service.userHistory("u0", set: set)
@@ -141,8 +143,10 @@ final class LiveLoopTests: XCTestCase {
         // The same server over a store that has gone away.
         let down = RecommendationService(models: try Fixture.modelSet(), store: UnavailableStore())
         try await app(down).test(.router) { client in
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: auth,
-                                     body: ByteBuffer(string: #"{"user": "u1", "item": "5", "kind": "like"}"#)) { r in
+            try await client.execute(
+                uri: "/v1/feedback", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"user": "u1", "item": "5", "kind": "like"}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .serviceUnavailable, String(buffer: r.body))
                 XCTAssertEqual(r.headers[.retryAfter], "1")
             }
@@ -165,12 +169,16 @@ final class LiveLoopTests: XCTestCase {
         let service = RecommendationService(models: set, store: store)
         let auth: HTTPFields = [.authorization: "Bearer secret", .contentType: "application/json"]
         try await app(service).test(.router) { client in
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: auth,
-                                     body: ByteBuffer(string: #"[{"user": "u0", "item": "99", "kind": "watch"}, {"user": "u0", "item": "7", "kind": "like"}]"#)) { r in
+            try await client.execute(
+                uri: "/v1/feedback", method: .post, headers: auth,
+                body: ByteBuffer(string: #"[{"user": "u0", "item": "99", "kind": "watch"}, {"user": "u0", "item": "7", "kind": "like"}]"#)
+            ) { r in
                 XCTAssertEqual(r.status, .created, String(buffer: r.body))
             }
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: auth,
-                                     body: ByteBuffer(string: #"{"user": "u0", "item": "98", "kind": "watch"}"#)) { r in
+            try await client.execute(
+                uri: "/v1/feedback", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"user": "u0", "item": "98", "kind": "watch"}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .notFound, "neither the models nor the catalog know 98")
             }
         }
@@ -254,7 +262,7 @@ final class LiveLoopTests: XCTestCase {
         let few = try await Retrainer.run(store: store, options: options)
         XCTAssertEqual(few.decision, .skipped, few.reason)
         for step in trendEvents().dropFirst() { _ = try await store.append(step) }
-        options.margin = -1   // the candidate would have to gain a whole NDCG point
+        options.margin = -1 // the candidate would have to gain a whole NDCG point
         let kept = try await Retrainer.run(store: store, options: options)
         XCTAssertEqual(kept.decision, .kept, kept.reason)
         let current = try await store.currentVersion()
@@ -269,10 +277,11 @@ final class LiveLoopTests: XCTestCase {
         let versionsDir = dir.appendingPathComponent("versions")
         var options = RetrainOptions(versionsDirectory: versionsDir, kinds: ModelKinds.standard)
         options.settleSeconds = 0; options.keepVersions = 1; options.minHoldoutUsers = 5
-        options.margin = 1   // every candidate is taken: this test is about what is kept on disk
+        options.margin = 1 // every candidate is taken: this test is about what is kept on disk
         var swapped: [RetrainReport] = []
         for round in 0..<3 {
-            let events = (0..<30).map { u in FeedbackEvent(user: "r\(round)-\(u)", item: ["1", "2", "3", "4", "10"][u % 5], kind: "like") }
+            let events =
+                (0..<30).map { u in FeedbackEvent(user: "r\(round)-\(u)", item: ["1", "2", "3", "4", "10"][u % 5], kind: "like") }
                 + (0..<30).map { u in FeedbackEvent(user: "r\(round)-\(u)", item: ["1", "2", "3", "4", "10"][(u + 1) % 5], kind: "like") }
             _ = try await store.append(events)
             let r = try await Retrainer.run(store: store, options: options)

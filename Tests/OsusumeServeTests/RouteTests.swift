@@ -49,8 +49,10 @@ final class RouteTests: XCTestCase {
                 XCTAssertNotNil(items[0]["because"] as? [[String: Any]])
                 XCTAssertNotNil((items[0]["item"] as? [String: Any])?["title"] as? String)
             }
-            try await client.execute(uri: "/v1/recommendations", method: .post, headers: self.jsonHeaders,
-                                     body: self.body(#"{"history": [1, "Finding Nemo", "amelie"], "k": 5}"#)) { r in
+            try await client.execute(
+                uri: "/v1/recommendations", method: .post, headers: self.jsonHeaders,
+                body: self.body(#"{"history": [1, "Finding Nemo", "amelie"], "k": 5}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .ok, String(buffer: r.body))
                 let o = try self.json(r)
                 XCTAssertEqual(o["stage"] as? String, "few")
@@ -62,8 +64,10 @@ final class RouteTests: XCTestCase {
                 let because = personal[0]["because"] as? [[String: Any]] ?? []
                 XCTAssertFalse(because.isEmpty, "a personal item says which favourites it comes from")
             }
-            try await client.execute(uri: "/v1/recommendations", method: .post, headers: self.jsonHeaders,
-                                     body: self.body(#"{"history": []}"#)) { r in
+            try await client.execute(
+                uri: "/v1/recommendations", method: .post, headers: self.jsonHeaders,
+                body: self.body(#"{"history": []}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .ok)
                 let o = try self.json(r)
                 XCTAssertEqual(o["stage"] as? String, "none")
@@ -104,8 +108,10 @@ final class RouteTests: XCTestCase {
     func testBadInputGetsTheRightStatusAndAJSONMessage() async throws {
         let s = try setup(maxBody: 256)
         try await s.app.test(.router) { client in
-            func expect(_ uri: String, method: HTTPRequest.Method = .get, body: String? = nil, headers: HTTPFields = [:],
-                        status: HTTPResponse.Status, mentions: String, line: UInt = #line) async throws {
+            func expect(
+                _ uri: String, method: HTTPRequest.Method = .get, body: String? = nil, headers: HTTPFields = [:],
+                status: HTTPResponse.Status, mentions: String, line: UInt = #line
+            ) async throws {
                 try await client.execute(uri: uri, method: method, headers: headers, body: body.map { self.body($0) }) { r in
                     XCTAssertEqual(r.status, status, "\(method) \(uri): \(String(buffer: r.body))", line: line)
                     let message = (try? self.json(r))?["error"] as? String ?? ""
@@ -116,8 +122,10 @@ final class RouteTests: XCTestCase {
             try await expect("/v1/items/999", status: .notFound, mentions: "999")
             try await expect("/v1/items/999/similar", status: .notFound, mentions: "999")
             // Unknown entries (a stale favourite) are left out and reported; the rest is answered.
-            try await client.execute(uri: "/v1/recommendations", method: .post,
-                                     body: self.body(#"{"history": ["no such title", "424242", "1"], "k": 3}"#)) { r in
+            try await client.execute(
+                uri: "/v1/recommendations", method: .post,
+                body: self.body(#"{"history": ["no such title", "424242", "1"], "k": 3}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .ok, String(buffer: r.body))
                 let body = try self.json(r)
                 let ignored = body["ignored"] as? [[String: String]] ?? []
@@ -160,12 +168,16 @@ final class RouteTests: XCTestCase {
                 XCTAssertEqual(r.status, .created, String(buffer: r.body))
                 XCTAssertEqual(try self.json(r)["stored"] as? Bool, true)
             }
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer secret"],
-                                     body: self.body(#"{"user": "u1", "item": "nope", "kind": "like"}"#)) { r in
+            try await client.execute(
+                uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer secret"],
+                body: self.body(#"{"user": "u1", "item": "nope", "kind": "like"}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .notFound)
             }
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer secret"],
-                                     body: self.body(#"{"user": "u1", "item": "5", "kind": "poke"}"#)) { r in
+            try await client.execute(
+                uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer secret"],
+                body: self.body(#"{"user": "u1", "item": "5", "kind": "poke"}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .badRequest)
             }
             try await client.execute(uri: "/v1/admin/reload", method: .post, headers: [.authorization: "Bearer secret"]) { r in
@@ -226,7 +238,7 @@ final class RouteTests: XCTestCase {
                 let text = String(buffer: r.body)
                 XCTAssertTrue(text.contains("osusume_model_reloads_total 1"), text)
                 XCTAssertTrue(text.contains(#"osusume_model_info{name="itemknn",kind="itemknn""#), text)
-                XCTAssertEqual(text.components(separatedBy: "osusume_model_info{").count - 1, 3, text)  // ease, itemknn, content
+                XCTAssertEqual(text.components(separatedBy: "osusume_model_info{").count - 1, 3, text) // ease, itemknn, content
             }
             try await client.execute(uri: "/", method: .get) { r in
                 XCTAssertEqual(r.status, .ok)

@@ -21,8 +21,9 @@ final class ServeItGuideTests: XCTestCase {
         // Model files, as `osusume train --out` or `TrainedModel.save` write them.
         let kinds = ModelKinds.standard
         for kind in ["ease", "itemknn"] {
-            let trained = try TrainedModel.fit(try kinds.make(kind, settings: kind == "ease" ? ["lambda": "1"] : [:]),
-                                               dataset: Fixture.dataset())
+            let trained = try TrainedModel.fit(
+                try kinds.make(kind, settings: kind == "ease" ? ["lambda": "1"] : [:]),
+                dataset: Fixture.dataset())
             try trained.save(to: dir.appendingPathComponent(kind))
         }
 
@@ -48,9 +49,11 @@ final class ServeItGuideTests: XCTestCase {
         options.apiKey = "a-long-random-key"
         let app = Application(router: buildRouter(service: service, options: options))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/feedback", method: .post,
-                                     headers: [.contentType: "application/json", .authorization: "Bearer a-long-random-key"],
-                                     body: ByteBuffer(string: #"{"user": "u0", "item": "\#(top)", "kind": "like"}"#)) { r in
+            try await client.execute(
+                uri: "/v1/feedback", method: .post,
+                headers: [.contentType: "application/json", .authorization: "Bearer a-long-random-key"],
+                body: ByteBuffer(string: #"{"user": "u0", "item": "\#(top)", "kind": "like"}"#)
+            ) { r in
                 XCTAssertEqual(r.status, .created, String(buffer: r.body))
             }
             // The next answer already knows: the liked item is in the history, not in the list.

@@ -82,13 +82,15 @@ final class ServiceTests: XCTestCase {
         // EASE is linear in the history, so holding out h lowers item j by exactly B[h, j]: the
         // ablation of an EASE that hides its contributions must agree with EASE's own.
         let ease = try Fixture.trained(["ease"])[0].model
-        let opaque = TrainedModel(model: OpaqueModel(wrapping: ease.model), itemIDs: ease.itemIDs, userIDs: ease.userIDs,
-                                  histories: ease.histories, catalog: ease.catalog, manifest: ease.manifest)
+        let opaque = TrainedModel(
+            model: OpaqueModel(wrapping: ease.model), itemIDs: ease.itemIDs, userIDs: ease.userIDs,
+            histories: ease.histories, catalog: ease.catalog, manifest: ease.manifest)
         let set = try ModelSet(models: [("memory", opaque)])
         XCTAssertNil(set.model(named: "opaque")!.explainable)
         let history: [Int32] = [0, 1, 4, 5]
-        let scoring = BlendScoring(set: set, blend: WeightedBlend([.init(model: "opaque", weight: 1)]),
-                                   history: history, userID: nil, exclude: Set(history))
+        let scoring = BlendScoring(
+            set: set, blend: WeightedBlend([.init(model: "opaque", weight: 1)]),
+            history: history, userID: nil, exclude: Set(history))
         let explainable = ease.model as! any ExplainableRecommender
         for item in TopK.select(scoring.blended, k: 4) {
             let own = explainable.contributions(of: item, for: ScoringQuery(history: history))
@@ -99,10 +101,11 @@ final class ServiceTests: XCTestCase {
 
     func testModelsThatNeedAKnownUserDropOutForAnonymousRequests() async throws {
         let ease = try Fixture.trained(["ease"])[0].model
-        let knownOnly = TrainedModel(model: KnownUsersOnlyModel(wrapping: ease.model), itemIDs: ease.itemIDs, userIDs: ease.userIDs,
-                                     histories: ease.histories, catalog: ease.catalog, manifest: ease.manifest)
+        let knownOnly = TrainedModel(
+            model: KnownUsersOnlyModel(wrapping: ease.model), itemIDs: ease.itemIDs, userIDs: ease.userIDs,
+            histories: ease.histories, catalog: ease.catalog, manifest: ease.manifest)
         let set = try ModelSet(models: [("memory:ease", ease), ("memory:knownonly", knownOnly)])
-        XCTAssertEqual(set.personalNames(for: nil), ["ease", "content"])   // content: built from the catalog
+        XCTAssertEqual(set.personalNames(for: nil), ["ease", "content"]) // content: built from the catalog
         XCTAssertEqual(set.personalNames(for: "u0"), ["ease", "knownonly", "content"])
         let service = RecommendationService(models: set)
         let anonymous = try await service.recommend(history: ["1", "2", "3", "4", "10", "9"], k: 5, blend: "knownonly:1,ease:1")

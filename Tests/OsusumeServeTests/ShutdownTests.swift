@@ -29,11 +29,14 @@ final class ShutdownTests: XCTestCase {
             return "finished"
         }
         let box = PortBox()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { box.set($0.localAddress?.port) })
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { box.set($0.localAddress?.port) })
         let backgroundEnded = PortBox()
         let background = BackgroundService(name: "ticker") {
-            Task { while !Task.isCancelled { try? await Task.sleep(nanoseconds: 20_000_000) }; backgroundEnded.set(1) }
+            Task {
+                while !Task.isCancelled { try? await Task.sleep(nanoseconds: 20_000_000) }; backgroundEnded.set(1)
+            }
         }
         let group = Task { try await runServer(app, background: [background], logLevel: .error, signals: [.sigterm]) }
         var port: Int?
@@ -45,7 +48,7 @@ final class ShutdownTests: XCTestCase {
             let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(p)/slow")!)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         }
-        try await Task.sleep(nanoseconds: 200_000_000)   // the request is now in flight
+        try await Task.sleep(nanoseconds: 200_000_000) // the request is now in flight
         // The group trapped SIGTERM before it started the server, so this is the real path.
         kill(getpid(), SIGTERM)
         let (status, body) = try await request.value

@@ -13,8 +13,10 @@ final class EventStoreTests: XCTestCase {
     func testAppendReturnsCommittedEventsWithIncreasingIds() async throws {
         try await StoreFixture.each { name, store in
             let a = try await store.append([like("u1", "10", at: 1_700_000_000)])
-            let b = try await store.append([FeedbackEvent(user: "u1", item: "11", kind: "rating", rating: 4.5),
-                                            FeedbackEvent(user: "u2", item: "10", kind: "dislike")])
+            let b = try await store.append([
+                FeedbackEvent(user: "u1", item: "11", kind: "rating", rating: 4.5),
+                FeedbackEvent(user: "u2", item: "10", kind: "dislike"),
+            ])
             XCTAssertEqual(a.count, 1, name); XCTAssertEqual(b.count, 2, name)
             XCTAssertLessThan(a[0].id, b[0].id, name); XCTAssertLessThan(b[0].id, b[1].id, name)
             XCTAssertEqual(a[0].event.at, 1_700_000_000, name)
@@ -37,9 +39,11 @@ final class EventStoreTests: XCTestCase {
 
     func testAnInvalidEventRejectsTheWholeBatch() async throws {
         try await StoreFixture.each { name, store in
-            for bad in [FeedbackEvent(user: "", item: "1", kind: "like"), FeedbackEvent(user: "u", item: "1", kind: "poke"),
-                        FeedbackEvent(user: "u", item: "1", kind: "rating"), FeedbackEvent(user: "u", item: "1", kind: "like", at: -5),
-                        FeedbackEvent(user: "u\u{0}", item: "1", kind: "like"), FeedbackEvent(user: "u", item: "1", kind: "like", key: "k\n")] {
+            for bad in [
+                FeedbackEvent(user: "", item: "1", kind: "like"), FeedbackEvent(user: "u", item: "1", kind: "poke"),
+                FeedbackEvent(user: "u", item: "1", kind: "rating"), FeedbackEvent(user: "u", item: "1", kind: "like", at: -5),
+                FeedbackEvent(user: "u\u{0}", item: "1", kind: "like"), FeedbackEvent(user: "u", item: "1", kind: "like", key: "k\n"),
+            ] {
                 do {
                     _ = try await store.append([like("u", "1"), bad])
                     XCTFail("\(name): accepted \(bad)")
@@ -81,10 +85,12 @@ final class EventStoreTests: XCTestCase {
         try await StoreFixture.each { name, store in
             let first = try await store.append([FeedbackEvent(user: "u1", item: "10", kind: "like", key: "k-1"), like("u1", "11")])
             // A retry of the same request (the answer was lost), merged with new events.
-            let retry = try await store.append([FeedbackEvent(user: "u1", item: "10", kind: "like", key: "k-1"),
-                                                FeedbackEvent(user: "u1", item: "12", kind: "like", key: "k-2"),
-                                                FeedbackEvent(user: "u1", item: "12", kind: "like", key: "k-2"),
-                                                like("u1", "13")])
+            let retry = try await store.append([
+                FeedbackEvent(user: "u1", item: "10", kind: "like", key: "k-1"),
+                FeedbackEvent(user: "u1", item: "12", kind: "like", key: "k-2"),
+                FeedbackEvent(user: "u1", item: "12", kind: "like", key: "k-2"),
+                like("u1", "13"),
+            ])
             XCTAssertEqual(retry[0], first[0], "\(name): the stored event answers the retry")
             XCTAssertEqual(retry[1].event.key, "k-2", name)
             XCTAssertEqual(retry[2].id, retry[1].id, "\(name): a key twice in one batch is stored once")
@@ -154,14 +160,15 @@ final class EventStoreTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-v1-\(UUID().uuidString).sqlite").path
         let queue = try DatabaseQueue(path: path)
         try await queue.write { db in
-            try db.execute(sql: """
-                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
-                INSERT INTO grdb_migrations VALUES ('v1');
-                CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
-                    kind TEXT NOT NULL, rating REAL, at REAL NOT NULL, received_at REAL NOT NULL);
-                CREATE INDEX feedback_user ON feedback(user, at);
-                INSERT INTO feedback (user, item, kind, rating, at, received_at) VALUES ('old', '7', 'like', NULL, 100, 100);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1');
+                    CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
+                        kind TEXT NOT NULL, rating REAL, at REAL NOT NULL, received_at REAL NOT NULL);
+                    CREATE INDEX feedback_user ON feedback(user, at);
+                    INSERT INTO feedback (user, item, kind, rating, at, received_at) VALUES ('old', '7', 'like', NULL, 100, 100);
+                    """)
         }
         try queue.close()
         let store = try SQLiteEventStore(path: path)

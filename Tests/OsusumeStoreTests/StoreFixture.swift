@@ -31,8 +31,10 @@ enum StoreFixture {
     }
 
     /// Runs `body` against each available store, naming the store in failures.
-    static func each(file: StaticString = #filePath, line: UInt = #line,
-                     _ body: (String, any EventStore) async throws -> Void) async throws {
+    static func each(
+        file: StaticString = #filePath, line: UInt = #line,
+        _ body: (String, any EventStore) async throws -> Void
+    ) async throws {
         let s = try sqlite()
         try await body("sqlite", s)
         await s.close()

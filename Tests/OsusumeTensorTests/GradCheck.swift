@@ -6,9 +6,11 @@ import OsusumeCore
 /// random weights (so every output element matters); central differences are evaluated in Float32
 /// but accumulated in Double, and compared with the tape's gradients with a tolerance suited to
 /// Float32.
-func checkGradients(_ inputs: [Tensor], step h: Float = 3e-3, atol: Double = 3e-3, rtol: Double = 2e-2,
-                    samples: Int = 24, file: StaticString = #filePath, line: UInt = #line,
-                    _ f: () -> Tensor) {
+func checkGradients(
+    _ inputs: [Tensor], step h: Float = 3e-3, atol: Double = 3e-3, rtol: Double = 2e-2,
+    samples: Int = 24, file: StaticString = #filePath, line: UInt = #line,
+    _ f: () -> Tensor
+) {
     var weights: Tensor?
     func scalarize(_ out: Tensor) -> Tensor {
         if weights == nil || weights!.shape != out.shape {

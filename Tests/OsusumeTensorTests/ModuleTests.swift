@@ -4,8 +4,10 @@ import OsusumeCore
 
 /// Gradient checks through every module, with respect to its input and all of its parameters.
 final class ModuleTests: XCTestCase {
-    func check(_ module: Module, _ inputs: [Tensor] = [], file: StaticString = #filePath, line: UInt = #line,
-               _ f: () -> Tensor) {
+    func check(
+        _ module: Module, _ inputs: [Tensor] = [], file: StaticString = #filePath, line: UInt = #line,
+        _ f: () -> Tensor
+    ) {
         checkGradients(inputs + module.trainableParameters().map { $0.1 }, samples: 8, file: file, line: line, f)
     }
 
@@ -82,7 +84,9 @@ final class ModuleTests: XCTestCase {
         Engine.seed(21)
         let composed = ff.linear2(dropout(relu(ff.linear1(x)), probability: 0.4, seed: Engine.nextSeed()))
         XCTAssertEqual(fused, composed.scalars)
-        check(ff, [x]) { Engine.seed(22); return ff(x) }
+        check(ff, [x]) {
+            Engine.seed(22); return ff(x)
+        }
     }
 
     func testTransformerBlocks() {

@@ -5,8 +5,10 @@ import OsusumeCore
 /// A finite-difference check for every op.
 final class OpsGradientTests: XCTestCase {
     func testBinaryOpsWithBroadcasting() {
-        let shapes: [([Int], [Int])] = [([3, 4], [3, 4]), ([3, 4], [4]), ([4], [3, 4]), ([2, 3, 4], [3, 1]),
-                                         ([2, 1, 4], [3, 1]), ([3, 4], [1]), ([1], [2, 3])]
+        let shapes: [([Int], [Int])] = [
+            ([3, 4], [3, 4]), ([3, 4], [4]), ([4], [3, 4]), ([2, 3, 4], [3, 1]),
+            ([2, 1, 4], [3, 1]), ([3, 4], [1]), ([1], [2, 3]),
+        ]
         for (k, (sa, sb)) in shapes.enumerated() {
             let a = randn(sa, seed: UInt64(k)), b = randn(sb, seed: UInt64(100 + k))
             checkGradients([a, b]) { a + b }
@@ -99,11 +101,13 @@ final class OpsGradientTests: XCTestCase {
         checkGradients([a3, b3t]) { matmul(a3, b3t, transposeB: true) }
         // Values against a naive product.
         let c = matmul(a, b)
-        for i in 0..<3 { for j in 0..<5 {
-            var s: Float = 0
-            for k in 0..<4 { s += a[i, k] * b[k, j] }
-            XCTAssertEqual(c[i, j], s, accuracy: 1e-5)
-        } }
+        for i in 0..<3 {
+            for j in 0..<5 {
+                var s: Float = 0
+                for k in 0..<4 { s += a[i, k] * b[k, j] }
+                XCTAssertEqual(c[i, j], s, accuracy: 1e-5)
+            }
+        }
     }
 
     func testLargeMatmulSplitsAgreeWithSerial() {
@@ -189,8 +193,12 @@ final class OpsGradientTests: XCTestCase {
         XCTAssertEqual(permute(x, [2, 0, 1])[3, 1, 2], x[1, 2, 3])
         let y = randn([2, 2, 4], seed: 18)
         checkGradients([x, y]) { concat([x, y], axis: 1) }
-        checkGradients([x]) { let p = split(x, sizes: [1, 3], axis: 2); return p[0] * 2 + sum(p[1], axis: 2, keepDims: true) }
-        checkGradients([x]) { let p = split(x, sizes: [1, 1], axis: 0); return p[0] * p[1] }
+        checkGradients([x]) {
+            let p = split(x, sizes: [1, 3], axis: 2); return p[0] * 2 + sum(p[1], axis: 2, keepDims: true)
+        }
+        checkGradients([x]) {
+            let p = split(x, sizes: [1, 1], axis: 0); return p[0] * p[1]
+        }
         let pieces = split(x, sizes: [2, 1], axis: 1)
         XCTAssertEqual(concat(pieces, axis: 1).scalars, x.scalars)
     }
@@ -261,10 +269,12 @@ final class OpsGradientTests: XCTestCase {
         checkGradients([x, r]) { dropoutAdd(x, probability: 0.3, seed: 7, residual: r) }
         checkGradients([x]) { reluDropout(x, probability: 0.3, seed: 7) }
         // The same masks as the unfused compositions with the same seed.
-        XCTAssertEqual(dropoutAdd(x, probability: 0.3, seed: 8, residual: r).scalars,
-                       (r + dropout(x, probability: 0.3, seed: 8)).scalars)
-        XCTAssertEqual(reluDropout(x, probability: 0.3, seed: 9).scalars,
-                       dropout(relu(x), probability: 0.3, seed: 9).scalars)
+        XCTAssertEqual(
+            dropoutAdd(x, probability: 0.3, seed: 8, residual: r).scalars,
+            (r + dropout(x, probability: 0.3, seed: 8)).scalars)
+        XCTAssertEqual(
+            reluDropout(x, probability: 0.3, seed: 9).scalars,
+            dropout(relu(x), probability: 0.3, seed: 9).scalars)
         // Another seed, another mask; about 1 − p kept.
         XCTAssertNotEqual(dropout(x, probability: 0.3, seed: 8).scalars, dropout(x, probability: 0.3, seed: 10).scalars)
         let kept = dropout(Tensor.ones([200_000]), probability: 0.1, seed: 12).scalars.filter { $0 != 0 }.count
@@ -290,8 +300,9 @@ final class OpsGradientTests: XCTestCase {
         let pad = [false, true, true, true, true, true, true, false, true, true]
         checkGradients([q, kvSelf]) { keyValueAttention(query: q, kv: kvSelf, heads: 4, causal: true, keyPadding: pad) }
         let parts = split(kvSelf, sizes: [d, d], axis: 2)
-        assertClose(keyValueAttention(query: q, kv: kvSelf, heads: 2, causal: true).scalars,
-                    scaledDotProductAttention(query: q, key: parts[0], value: parts[1], heads: 2, causal: true).scalars)
+        assertClose(
+            keyValueAttention(query: q, kv: kvSelf, heads: 2, causal: true).scalars,
+            scaledDotProductAttention(query: q, key: parts[0], value: parts[1], heads: 2, causal: true).scalars)
     }
 
     func testAttentionGradients() {
@@ -316,8 +327,9 @@ final class OpsGradientTests: XCTestCase {
         let pad = [true, true, false, true, true, false, true, true, true, true]
         checkGradients([qkv]) { packedSelfAttention(qkv, heads: 4, keyPadding: pad) }
         let parts = split(qkv, sizes: [d, d, d], axis: 2)
-        assertClose(packedSelfAttention(qkv, heads: 2, causal: true).scalars,
-                    scaledDotProductAttention(query: parts[0], key: parts[1], value: parts[2], heads: 2, causal: true).scalars)
+        assertClose(
+            packedSelfAttention(qkv, heads: 2, causal: true).scalars,
+            scaledDotProductAttention(query: parts[0], key: parts[1], value: parts[2], heads: 2, causal: true).scalars)
         let packed = stackedLinear(x, weights: ws, biases: bs)
         assertClose(packed.scalars, concat(zip(ws, bs).map { linear(x, weight: $0, bias: $1) }, axis: 2).scalars)
     }

@@ -45,7 +45,9 @@ final class SerializationTests: XCTestCase {
     func testWritesSafetensorsForPython() throws {
         let m = Layer()
         m.layer.weight.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = Float(i) / 4 - 0.5 } }
-        m.layer.bias!.withUnsafeMutableBufferPointer { $0[0] = 1.5; $0[1] = -2.25 }
+        m.layer.bias!.withUnsafeMutableBufferPointer {
+            $0[0] = 1.5; $0[1] = -2.25
+        }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-interchange-written.safetensors")
         try m.save(to: url, metadata: ["producer": "osusume"])
         let back = try SafeTensors(contentsOf: url)

@@ -90,8 +90,10 @@ public enum EventMerge {
     /// `history` (time order) followed by the positive events' items in the order they
     /// happened, each item once; a dropped kind removes its item from the history and excludes
     /// it. `itemIndex` maps an external item id to the model's index.
-    public static func extend(history: [Int32], with events: [StoredFeedback], rule: EventRule,
-                              itemIndex: (String) -> Int32?) -> ExtendedHistory {
+    public static func extend(
+        history: [Int32], with events: [StoredFeedback], rule: EventRule,
+        itemIndex: (String) -> Int32?
+    ) -> ExtendedHistory {
         var out = history
         var present = Set(history)
         var excluded = Set<Int32>()

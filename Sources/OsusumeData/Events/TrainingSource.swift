@@ -15,8 +15,10 @@ public struct TrainingSource: Codable, Sendable, Equatable {
     /// The base data was read leniently (malformed lines skipped); nil: strictly.
     public var lenient: Bool?
 
-    public init(data: String?, format: String? = nil, filters: DataFilterSpec = DataFilterSpec(), eventRule: String? = nil,
-                lenient: Bool? = nil) {
+    public init(
+        data: String?, format: String? = nil, filters: DataFilterSpec = DataFilterSpec(), eventRule: String? = nil,
+        lenient: Bool? = nil
+    ) {
         self.data = data; self.format = format; self.filters = filters; self.eventRule = eventRule; self.lenient = lenient
     }
 

@@ -31,9 +31,10 @@ extension InteractionFilter {
     /// Keeps the rows marked in `keep`, compacts ids, reports and checks for emptiness.
     func finish(_ log: InteractionLog, keep: [Bool], rounds: Int = 1) throws -> (log: InteractionLog, report: FilterReport) {
         let out = log.filtered { keep[$0] }.compacted()
-        let report = FilterReport(filter: name, interactionsBefore: log.count, interactionsAfter: out.count,
-                                  usersBefore: log.activeUserCount, usersAfter: out.userCount,
-                                  itemsBefore: log.activeItemCount, itemsAfter: out.itemCount, rounds: rounds)
+        let report = FilterReport(
+            filter: name, interactionsBefore: log.count, interactionsAfter: out.count,
+            usersBefore: log.activeUserCount, usersAfter: out.userCount,
+            itemsBefore: log.activeItemCount, itemsAfter: out.itemCount, rounds: rounds)
         if out.count == 0 {
             throw OsusumeError.emptyData("filter \(name) left no interactions (it had \(log.count) interactions from \(report.usersBefore) users and \(report.itemsBefore) items)")
         }

@@ -77,7 +77,8 @@ public struct AniListJSONImporter: DatasetImporter {
                 }
                 var time: Int64? = nil
                 if let c = e["completedAt"] as? [String: Any], let y = int(c["year"]), let m = int(c["month"]), let d = int(c["day"]),
-                   (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) {
+                    (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d)
+                {
                     time = DataDate.seconds(year: y, month: m, day: d)
                 } else if let u = int(e["updatedAt"]), u > 0 {
                     time = Int64(u)
@@ -145,7 +146,7 @@ public struct AniListJSONImporter: DatasetImporter {
         case "POINT_100": return score / 10
         case "POINT_5": return score * 2
         case "POINT_3": return score * 10 / 3
-        default: return score  // POINT_10, POINT_10_DECIMAL or unknown
+        default: return score // POINT_10, POINT_10_DECIMAL or unknown
         }
     }
 }

@@ -41,9 +41,10 @@ public enum HTMLEntities {
 /// Shared reading of MyAnimeList catalog rows (`anime_id,name,genre,type,episodes,rating,members`).
 enum AnimeCatalog {
     static func item(id: String, name: String, genre: String, type: String) -> CatalogItem {
-        CatalogItem(id: id, title: HTMLEntities.decode(name),
-                    genres: genre.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty },
-                    type: type.isEmpty ? nil : type)
+        CatalogItem(
+            id: id, title: HTMLEntities.decode(name),
+            genres: genre.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty },
+            type: type.isEmpty ? nil : type)
     }
 
     /// A MyAnimeList score: 1–10, or −1 for "watched, not rated" where the file has those.
@@ -77,7 +78,9 @@ enum AnimeCatalog {
             if let c = cepisodes {
                 // MyAnimeList writes "Unknown" for series still airing; anything else must be a count.
                 let e = r.trimmedString(c)
-                if let n = Int(e), n >= 0 { item.episodes = n } else if !e.isEmpty && e != "Unknown" {
+                if let n = Int(e), n >= 0 {
+                    item.episodes = n
+                } else if !e.isEmpty && e != "Unknown" {
                     throw r.malformed("episodes must be a whole number or 'Unknown', got '\(e)'")
                 }
             }
@@ -108,7 +111,8 @@ public struct AnimeCSVImporter: DatasetImporter {
             return nil
         }
         guard DataPath.isFile(path), path.hasSuffix(".csv"),
-              DataPath.firstLine(path)?.lowercased().hasPrefix("user_id,anime_id") == true else { return nil }
+            DataPath.firstLine(path)?.lowercased().hasPrefix("user_id,anime_id") == true
+        else { return nil }
         return (DataPath.folder(of: path), path)
     }
 
@@ -215,7 +219,7 @@ public struct AnimeCaseRecImporter: DatasetImporter {
         let history = try TextFile(path: DataPath.join(dir, "anime_history.dat"))
         b.reserve(history.bytes.count / 10)
         try history.forEachRecord(.tsv) { r in
-            if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return }  // header
+            if r.index == 0, NumberParsing.int(r.bytes(0)) == nil { return } // header
             try r.expectFields(3, "User_ID, Anime_ID, Feedback")
             try checkItem(r)
             // Every list entry is feedback 1 in this file.
@@ -264,9 +268,9 @@ public struct AnimeCaseRecImporter: DatasetImporter {
         var rowOfItem = [Int](repeating: -1, count: log.itemCount)
         var missing: [Int] = []
         for u in 0..<log.userCount where rated.start[u + 1] > rated.start[u] {
-            let own = history.start[u] ..< history.start[u + 1]
+            let own = history.start[u]..<history.start[u + 1]
             for p in own { let r = history.rows[p]; if rowOfItem[Int(log.items[r])] < 0 { rowOfItem[Int(log.items[r])] = r } }
-            for p in rated.start[u] ..< rated.start[u + 1] {
+            for p in rated.start[u]..<rated.start[u + 1] {
                 let k = rated.rows[p]
                 let row = rowOfItem[Int(items[k])]
                 if row >= 0 { log.ratings[row] = ratings[k] } else { missing.append(k) }

@@ -61,8 +61,10 @@ public enum DatasetLoader {
             logLine(skipped.description)
         }
         guard dataset.log.count > 0 else {
-            throw OsusumeError.file(path, problem: "no interactions: the data is empty or has only headers"
-                                    + (skipped.map { $0.total > 0 ? " after skipping \($0.total) malformed line\($0.total == 1 ? "" : "s") (\($0.description))" : "" } ?? ""))
+            throw OsusumeError.file(
+                path,
+                problem: "no interactions: the data is empty or has only headers"
+                    + (skipped.map { $0.total > 0 ? " after skipping \($0.total) malformed line\($0.total == 1 ? "" : "s") (\($0.description))" : "" } ?? ""))
         }
         logLine(DatasetSummary(dataset).description)
         return dataset
@@ -117,8 +119,7 @@ public struct DatasetSummary: Sendable, CustomStringConvertible {
     public var description: String {
         var s = "loaded \(format) '\(name)': \(users) users, \(items) items, \(interactions) interactions"
         if catalogItems > 0 { s += ", \(catalogItems) catalog items" }
-        if let t = timeSpan { s += ", \(DataDate.isoDay(t.lowerBound)) to \(DataDate.isoDay(t.upperBound))" }
-        else { s += ", no timestamps (file order)" }
+        if let t = timeSpan { s += ", \(DataDate.isoDay(t.lowerBound)) to \(DataDate.isoDay(t.upperBound))" } else { s += ", no timestamps (file order)" }
         return s
     }
 }

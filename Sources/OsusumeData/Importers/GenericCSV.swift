@@ -43,10 +43,12 @@ public struct CSVOptions: Sendable, Equatable {
     public var timestampColumn: ColumnRef?
     public var timestampKind: TimestampKind
 
-    public init(delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true, quoting: Bool = true,
-                userColumn: ColumnRef = .index(0), itemColumn: ColumnRef = .index(1),
-                ratingColumn: ColumnRef? = nil, timestampColumn: ColumnRef? = nil,
-                timestampKind: TimestampKind = .automatic) {
+    public init(
+        delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true, quoting: Bool = true,
+        userColumn: ColumnRef = .index(0), itemColumn: ColumnRef = .index(1),
+        ratingColumn: ColumnRef? = nil, timestampColumn: ColumnRef? = nil,
+        timestampKind: TimestampKind = .automatic
+    ) {
         self.delimiter = delimiter; self.hasHeader = hasHeader; self.quoting = quoting
         self.userColumn = userColumn; self.itemColumn = itemColumn
         self.ratingColumn = ratingColumn; self.timestampColumn = timestampColumn; self.timestampKind = timestampKind
@@ -59,7 +61,8 @@ public struct CSVOptions: Sendable, Equatable {
         let candidates: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: "\t"), UInt8(ascii: ";"), UInt8(ascii: "|")]
         let bytes = Array(headerLine.utf8)
         guard let delimiter = candidates.max(by: { a, b in bytes.filter { $0 == a }.count < bytes.filter { $0 == b }.count }),
-              bytes.contains(delimiter) else { return nil }
+            bytes.contains(delimiter)
+        else { return nil }
         let names = headerLine.split(separator: Character(Unicode.Scalar(delimiter)), omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() }
         func find(_ options: [String]) -> ColumnRef? {
@@ -67,11 +70,12 @@ public struct CSVOptions: Sendable, Equatable {
             return nil
         }
         guard let user = find(["user", "user_id", "userid", "uid", "customer_id", "visitorid", "reviewerid"]),
-              let item = find(["item", "item_id", "itemid", "iid", "movieid", "movie_id", "product_id", "productid", "asin", "anime_id", "book_id", "isbn"])
+            let item = find(["item", "item_id", "itemid", "iid", "movieid", "movie_id", "product_id", "productid", "asin", "anime_id", "book_id", "isbn"])
         else { return nil }
-        return CSVOptions(delimiter: delimiter, hasHeader: true, userColumn: user, itemColumn: item,
-                          ratingColumn: find(["rating", "score", "stars", "feedback", "book-rating"]),
-                          timestampColumn: find(["timestamp", "time", "date", "datetime", "unix_timestamp", "created_at"]))
+        return CSVOptions(
+            delimiter: delimiter, hasHeader: true, userColumn: user, itemColumn: item,
+            ratingColumn: find(["rating", "score", "stars", "feedback", "book-rating"]),
+            timestampColumn: find(["timestamp", "time", "date", "datetime", "unix_timestamp", "created_at"]))
     }
 }
 
@@ -93,7 +97,9 @@ public struct GenericCSVImporter: DatasetImporter {
     public func load(path: String) throws -> Dataset {
         let file = try TextFile(path: path)
         var opts: CSVOptions
-        if let o = options { opts = o } else {
+        if let o = options {
+            opts = o
+        } else {
             let first = file.bytes.prefix { $0 != 10 }
             guard let g = CSVOptions.guess(headerLine: String(decoding: first, as: UTF8.self)) else {
                 throw OsusumeError.invalidArgument("\(path): cannot tell the user and item columns from the first line; give the column options")

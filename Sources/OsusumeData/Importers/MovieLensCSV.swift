@@ -8,7 +8,7 @@ public enum MovieLens {
     public static func year(fromTitle title: String) -> Int? {
         let t = title.trimmingASCIIWhitespace()
         guard t.hasSuffix(")"), let open = t.lastIndex(of: "(") else { return nil }
-        let inside = t[t.index(after: open) ..< t.index(before: t.endIndex)]
+        let inside = t[t.index(after: open)..<t.index(before: t.endIndex)]
         let digits = inside.prefix { $0.isASCII && $0.isNumber }
         guard digits.count == 4, let y = Int(digits) else { return nil }
         let rest = inside.dropFirst(4)
@@ -140,8 +140,10 @@ public struct MovieLensCSVImporter: DatasetImporter {
             let id = String(try r.integerID(cid, "movieId"))
             if catalog[id] != nil { throw r.malformed("movieId \(id) appears twice") }
             let title = r.string(ctitle)
-            catalog.upsert(CatalogItem(id: id, title: title, genres: MovieLens.genres(r.string(cgenres)),
-                                       year: MovieLens.year(fromTitle: title)))
+            catalog.upsert(
+                CatalogItem(
+                    id: id, title: title, genres: MovieLens.genres(r.string(cgenres)),
+                    year: MovieLens.year(fromTitle: title)))
         }
     }
 

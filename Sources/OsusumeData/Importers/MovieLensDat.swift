@@ -19,7 +19,8 @@ public struct MovieLensDatImporter: DatasetImporter {
 
     public func detect(path: String) -> String? {
         guard let dir = folder(path), let line = DataPath.firstLine(DataPath.join(dir, "ratings.dat")),
-              line.contains("::") else { return nil }
+            line.contains("::")
+        else { return nil }
         let extra = ["movies.dat", "users.dat", "tags.dat"].filter { DataPath.isFile(DataPath.join(dir, $0)) }
         return "ratings.dat" + (extra.isEmpty ? "" : " with " + extra.joined(separator: ", "))
     }
@@ -38,7 +39,11 @@ public struct MovieLensDatImporter: DatasetImporter {
         let ratingsPath = DataPath.join(dir, "ratings.dat")
         guard DataPath.isFile(ratingsPath) else {
             let present = DataPath.listing(dir)
-            throw OsusumeError.file(dir, problem: "no ratings.dat here; movielens-dat needs ratings.dat (UserID::MovieID::Rating::Timestamp). Found: \(present.isEmpty ? "nothing" : present.joined(separator: ", ")). A SASRec sequence file (.txt) can be loaded with format sasrec.")
+            throw OsusumeError.file(
+                dir,
+                problem:
+                    "no ratings.dat here; movielens-dat needs ratings.dat (UserID::MovieID::Rating::Timestamp). Found: \(present.isEmpty ? "nothing" : present.joined(separator: ", ")). A SASRec sequence file (.txt) can be loaded with format sasrec."
+            )
         }
         var catalog = Catalog()
         let movies = DataPath.join(dir, "movies.dat")
@@ -60,8 +65,10 @@ public struct MovieLensDatImporter: DatasetImporter {
             let file = try TextFile(path: users)
             try file.forEachRecord(.doubleColon) { r in
                 try r.expectFields(5, "UserID::Gender::Age::Occupation::Zip")
-                userFeatures[r.trimmedString(0)] = ["gender": r.string(1), "age": r.string(2),
-                                                    "occupation": r.string(3), "zip": r.string(4)]
+                userFeatures[r.trimmedString(0)] = [
+                    "gender": r.string(1), "age": r.string(2),
+                    "occupation": r.string(3), "zip": r.string(4),
+                ]
             }
         }
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog, userFeatures: userFeatures)
@@ -94,8 +101,10 @@ public struct MovieLensDatImporter: DatasetImporter {
             let id = String(try r.integerID(0, "MovieID"))
             if catalog[id] != nil { throw r.malformed("MovieID \(id) appears twice") }
             let title = r.string(1)
-            catalog.upsert(CatalogItem(id: id, title: title, genres: MovieLens.genres(r.string(2)),
-                                       year: MovieLens.year(fromTitle: title)))
+            catalog.upsert(
+                CatalogItem(
+                    id: id, title: title, genres: MovieLens.genres(r.string(2)),
+                    year: MovieLens.year(fromTitle: title)))
         }
     }
 }
@@ -109,9 +118,11 @@ public struct MovieLens100KImporter: DatasetImporter {
     public let expects = "folder with u.data (user item rating timestamp, tab-separated), u.item, u.genre, u.user"
 
     /// The genre order of ML-100k, used when u.genre is absent.
-    public static let defaultGenres = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-                                       "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-                                       "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+    public static let defaultGenres = [
+        "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+        "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+        "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    ]
 
     public init() {}
 
@@ -163,9 +174,10 @@ public struct MovieLens100KImporter: DatasetImporter {
                 let title = r.string(1)
                 let released = DataDate.parseDayMonthNameYear(r.trimmedString(2))
                 let url = r.trimmedString(4)
-                var item = CatalogItem(id: id, title: title, genres: genres,
-                                       year: MovieLens.year(fromTitle: title) ?? released.map { DataDate.civil(fromDays: Int($0 / 86_400)).year },
-                                       releasedAt: released)
+                var item = CatalogItem(
+                    id: id, title: title, genres: genres,
+                    year: MovieLens.year(fromTitle: title) ?? released.map { DataDate.civil(fromDays: Int($0 / 86_400)).year },
+                    releasedAt: released)
                 if !url.isEmpty { item.links["imdb_url"] = url }
                 catalog.upsert(item)
             }
@@ -194,8 +206,10 @@ public struct MovieLens100KImporter: DatasetImporter {
         if DataPath.isFile(userPath) {
             try TextFile(path: userPath).forEachRecord(.pipe) { r in
                 try r.expectFields(5, "id|age|gender|occupation|zip")
-                userFeatures[r.trimmedString(0)] = ["age": r.string(1), "gender": r.string(2),
-                                                    "occupation": r.string(3), "zip": r.string(4)]
+                userFeatures[r.trimmedString(0)] = [
+                    "age": r.string(1), "gender": r.string(2),
+                    "occupation": r.string(3), "zip": r.string(4),
+                ]
             }
         }
         return Dataset(name: DataPath.datasetName(dir), format: format, log: log, catalog: catalog, userFeatures: userFeatures)

@@ -123,7 +123,7 @@ public struct MALXMLImporter: DatasetImporter {
             rest = rest[rest.index(after: gt)...]
             if tag.hasPrefix("!--") || tag.hasPrefix("?") || tag.hasPrefix("/") { continue }
             if tag.hasSuffix("/") { tag.removeLast(); result[tag.trimmingCharacters(in: .whitespaces)] = ""; continue }
-            if let space = tag.firstIndex(of: " ") { tag = String(tag[..<space]) }  // attributes
+            if let space = tag.firstIndex(of: " ") { tag = String(tag[..<space]) } // attributes
             let closing = "</\(tag)>"
             guard let end = rest.range(of: closing) else {
                 throw OsusumeError.malformed(file: path, line: line, problem: "<\(tag)> is never closed")

@@ -15,7 +15,8 @@ public struct RecBoleImporter: DatasetImporter {
     /// The .inter file for `path`, or an explanation of why there is none.
     func interFile(_ path: String) -> Result<String, OsusumeError> {
         if DataPath.isFile(path) {
-            return path.hasSuffix(".inter") ? .success(path)
+            return path.hasSuffix(".inter")
+                ? .success(path)
                 : .failure(.file(path, problem: "recbole expects a .inter file or a folder containing one"))
         }
         let inters = DataPath.listing(path).filter { $0.hasSuffix(".inter") }
@@ -28,7 +29,8 @@ public struct RecBoleImporter: DatasetImporter {
 
     public func detect(path: String) -> String? {
         guard case .success(let inter) = interFile(path), let header = DataPath.firstLine(inter),
-              header.contains(":token") || header.contains(":float") else { return nil }
+            header.contains(":token") || header.contains(":float")
+        else { return nil }
         let base = (inter as NSString).deletingPathExtension
         let extra = ["item", "user"].filter { DataPath.isFile(base + "." + $0) }.map { "." + $0 }
         return DataPath.lastComponent(inter) + (extra.isEmpty ? "" : " with " + extra.joined(separator: ", "))

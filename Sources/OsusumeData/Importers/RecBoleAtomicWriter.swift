@@ -20,8 +20,11 @@ public enum RecBoleAtomicWriter {
         if !d.catalog.isEmpty {
             var item = "item_id:token\ttitle:token_seq\tgenre:token_seq\trelease_year:token\ttype:token\timage_url:token\n"
             for c in d.catalog.items {
-                item += [clean(c.id), clean(c.title), c.genres.map { clean($0).replacingOccurrences(of: " ", with: "_") }.joined(separator: " "),
-                         c.year.map(String.init) ?? "", clean(c.type ?? ""), clean(c.imageURL ?? "")].joined(separator: "\t") + "\n"
+                item +=
+                    [
+                        clean(c.id), clean(c.title), c.genres.map { clean($0).replacingOccurrences(of: " ", with: "_") }.joined(separator: " "),
+                        c.year.map(String.init) ?? "", clean(c.type ?? ""), clean(c.imageURL ?? ""),
+                    ].joined(separator: "\t") + "\n"
             }
             try AtomicFile.write(Data(item.utf8), to: folder.appendingPathComponent("\(name).item"))
         }

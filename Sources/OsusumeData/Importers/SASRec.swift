@@ -69,8 +69,10 @@ public struct SASRecImporter: DatasetImporter {
             var byOriginal: [String: [String: String]] = [:]
             try TextFile(path: users).forEachRecord(.doubleColon) { r in
                 try r.expectFields(5, "UserID::Gender::Age::Occupation::Zip")
-                byOriginal[r.trimmedString(0)] = ["gender": r.string(1), "age": r.string(2),
-                                                  "occupation": r.string(3), "zip": r.string(4)]
+                byOriginal[r.trimmedString(0)] = [
+                    "gender": r.string(1), "age": r.string(2),
+                    "occupation": r.string(3), "zip": r.string(4),
+                ]
             }
             for (sasID, originalID) in try Self.readIDMap(userMap) {
                 if let f = byOriginal[originalID] { dataset.userFeatures[sasID] = f }

@@ -52,8 +52,7 @@ public final class SkippedLines: @unchecked Sendable, CustomStringConvertible {
         var inQuote = false, lastDigit = false
         for ch in problem {
             if ch == "'" {
-                if inQuote { out += "…'" }
-                else { out.append(ch) }
+                if inQuote { out += "…'" } else { out.append(ch) }
                 inQuote.toggle(); lastDigit = false
                 continue
             }

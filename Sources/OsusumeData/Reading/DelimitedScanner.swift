@@ -57,7 +57,7 @@ public struct Record {
     /// The raw bytes of field `i` (quotes removed, `""` not yet unescaped).
     @inlinable public func bytes(_ i: Int) -> UnsafeBufferPointer<UInt8> {
         let s = spans[i]
-        return UnsafeBufferPointer(rebasing: base[s.start ..< s.end])
+        return UnsafeBufferPointer(rebasing: base[s.start..<s.end])
     }
 
     @inlinable public func isEmpty(_ i: Int) -> Bool { spans[i].start == spans[i].end }
@@ -216,7 +216,8 @@ extension TextFile {
                                 var escaped = false
                                 while true {
                                     if pos >= n {
-                                        throw OsusumeError.malformed(file: path, line: startLine,
+                                        throw OsusumeError.malformed(
+                                            file: path, line: startLine,
                                             problem: "quoted field \(spans.count + 1) is never closed (missing '\"')")
                                     }
                                     let c = buf[pos]
@@ -228,14 +229,15 @@ extension TextFile {
                                     pos += 1
                                 }
                                 spans.append(FieldSpan(start: s, end: pos, hasEscapedQuotes: escaped))
-                                pos += 1  // closing quote
+                                pos += 1 // closing quote
                                 if pos >= n { break fields }
                                 let c = buf[pos]
                                 if c == lf { pos += 1; break fields }
                                 if c == cr, pos + 1 >= n || buf[pos + 1] == lf { pos += 2; break fields }
                                 let k = separatorLength(at: pos)
                                 if k > 0 { pos += k; continue fields }
-                                throw OsusumeError.malformed(file: path, line: line,
+                                throw OsusumeError.malformed(
+                                    file: path, line: line,
                                     problem: "unexpected text after the closing quote of field \(spans.count)")
                             }
                             let s = pos
@@ -251,7 +253,7 @@ extension TextFile {
                             if k == 0, e > s, buf[e - 1] == cr { e -= 1 }
                             spans.append(FieldSpan(start: s, end: e, hasEscapedQuotes: false))
                             if pos >= n { break }
-                            if k == 0 { pos += 1; break }  // line feed
+                            if k == 0 { pos += 1; break } // line feed
                             pos += k
                             if pos >= n { spans.append(FieldSpan(start: n, end: n, hasEscapedQuotes: false)); break }
                         }
@@ -341,7 +343,7 @@ public enum NumberParsing {
             }
         }
         // Exponents and long numbers: let the standard library do it.
-        let text = String(decoding: UnsafeBufferPointer(rebasing: b[start ..< e]), as: UTF8.self)
+        let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<e]), as: UTF8.self)
         guard let v = Double(text), v.isFinite else { return nil }
         // Double("…") accepts forms such as "0x1p3"; require a plain decimal start.
         let first = text.utf8.first!

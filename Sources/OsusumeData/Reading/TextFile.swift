@@ -79,11 +79,16 @@ public struct TextFile: Sendable {
                 if b < 0x80 { i += 1; continue }
                 let need: Int, minimum: UInt32
                 var scalar: UInt32
-                if b & 0xE0 == 0xC0 { need = 1; minimum = 0x80; scalar = UInt32(b & 0x1F) }
-                else if b & 0xF0 == 0xE0 { need = 2; minimum = 0x800; scalar = UInt32(b & 0x0F) }
-                else if b & 0xF8 == 0xF0 { need = 3; minimum = 0x10000; scalar = UInt32(b & 0x07) }
-                else { return false }
-                if i + need >= n { return false }  // truncated sequence at the end
+                if b & 0xE0 == 0xC0 {
+                    need = 1; minimum = 0x80; scalar = UInt32(b & 0x1F)
+                } else if b & 0xF0 == 0xE0 {
+                    need = 2; minimum = 0x800; scalar = UInt32(b & 0x0F)
+                } else if b & 0xF8 == 0xF0 {
+                    need = 3; minimum = 0x10000; scalar = UInt32(b & 0x07)
+                } else {
+                    return false
+                }
+                if i + need >= n { return false } // truncated sequence at the end
                 for k in 1...need {
                     let c = p[i + k]
                     if c & 0xC0 != 0x80 { return false }

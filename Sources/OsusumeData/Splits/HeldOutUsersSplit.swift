@@ -29,8 +29,10 @@ public struct HeldOutUsersSplit: DataSplitter {
     public var minimumItems: Int
     public var seed: UInt64
 
-    public init(validationUsers: Amount, testUsers: Amount, foldInFraction: Double = 0.8, foldIn: FoldIn = .random,
-                minimumItems: Int = 2, seed: UInt64 = 42) {
+    public init(
+        validationUsers: Amount, testUsers: Amount, foldInFraction: Double = 0.8, foldIn: FoldIn = .random,
+        minimumItems: Int = 2, seed: UInt64 = 42
+    ) {
         self.validationUsers = validationUsers; self.testUsers = testUsers
         self.foldInFraction = foldInFraction; self.foldIn = foldIn; self.minimumItems = minimumItems; self.seed = seed
     }
@@ -59,13 +61,14 @@ public struct HeldOutUsersSplit: DataSplitter {
         let nValidation = try count(validationUsers, of: active), nTest = try count(testUsers, of: active)
         let eligible = (0..<byUser.count).filter { byUser[$0].count >= max(2, minimumItems) }
         guard nValidation + nTest <= eligible.count else {
-            throw OsusumeError.invalidArgument("\(name): asked for \(nValidation) validation and \(nTest) test users, but only \(eligible.count) users have at least \(max(2, minimumItems)) interactions")
+            throw OsusumeError.invalidArgument(
+                "\(name): asked for \(nValidation) validation and \(nTest) test users, but only \(eligible.count) users have at least \(max(2, minimumItems)) interactions")
         }
         var rng = SeededRandom(seed: seed)
         var order = eligible
         seededShuffle(&order, using: &rng)
         let validationSet = order[..<nValidation].sorted()
-        let testSet = order[nValidation ..< nValidation + nTest].sorted()
+        let testSet = order[nValidation..<nValidation + nTest].sorted()
 
         var inTrain = [Bool](repeating: true, count: log.count)
         func cases(_ users: [Int]) -> [EvalCase] {

@@ -10,9 +10,10 @@ import OsusumeCore
 extension InteractionLog {
     /// An evaluation case from row numbers, with ratings when the log has them.
     func evalCase(user: Int32, history: [Int], targets: [Int]) -> EvalCase {
-        EvalCase(user: user, history: history.map { items[$0] }, targets: targets.map { items[$0] },
-                 historyRatings: hasRatings ? history.map { ratings[$0] } : nil,
-                 targetRatings: hasRatings ? targets.map { ratings[$0] } : nil)
+        EvalCase(
+            user: user, history: history.map { items[$0] }, targets: targets.map { items[$0] },
+            historyRatings: hasRatings ? history.map { ratings[$0] } : nil,
+            targetRatings: hasRatings ? targets.map { ratings[$0] } : nil)
     }
 
     /// The rows in `rows` sorted into time order (timestamp, then row).

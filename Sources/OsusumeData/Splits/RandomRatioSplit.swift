@@ -36,7 +36,7 @@ public struct RandomRatioSplit: DataSplitter {
             var perm = Array(0..<n)
             seededShuffle(&perm, using: &rng)
             let testRows = perm[..<nTest].sorted().map { rows[$0] }
-            let validationRows = perm[nTest ..< nTest + nValidation].sorted().map { rows[$0] }
+            let validationRows = perm[nTest..<nTest + nValidation].sorted().map { rows[$0] }
             let trainRows = perm[(nTest + nValidation)...].sorted().map { rows[$0] }
             for r in testRows { inTrain[r] = false }
             for r in validationRows { inTrain[r] = false }

@@ -59,12 +59,16 @@ public struct TemporalSplit: DataSplitter {
         var validation: [EvalCase] = [], test: [EvalCase] = []
         for (u, rows) in log.rowsByUser().enumerated() {
             if let v = validationTime,
-               let c = cutCase(log, user: u, history: rows.filter { log.timestamps[$0] < v },
-                               window: rows.filter { log.timestamps[$0] >= v && log.timestamps[$0] < testTime }) {
+                let c = cutCase(
+                    log, user: u, history: rows.filter { log.timestamps[$0] < v },
+                    window: rows.filter { log.timestamps[$0] >= v && log.timestamps[$0] < testTime })
+            {
                 validation.append(c)
             }
-            if let c = cutCase(log, user: u, history: rows.filter { log.timestamps[$0] < testTime },
-                               window: rows.filter { log.timestamps[$0] >= testTime }) {
+            if let c = cutCase(
+                log, user: u, history: rows.filter { log.timestamps[$0] < testTime },
+                window: rows.filter { log.timestamps[$0] >= testTime })
+            {
                 test.append(c)
             }
         }

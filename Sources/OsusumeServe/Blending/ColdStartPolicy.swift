@@ -17,11 +17,15 @@ public struct ColdStartPolicy: Codable, Sendable, Equatable {
     /// History length from which the personal models lead.
     public var establishedAt: Int = 5
     public var emptyMix = SlotMix(personal: 0, popular: 6, new: 4)
-    public var fewBlend = WeightedBlend([.init(model: "itemknn", weight: 0.4), .init(model: "content", weight: 0.35),
-                                         .init(model: "ease", weight: 0.25)])
+    public var fewBlend = WeightedBlend([
+        .init(model: "itemknn", weight: 0.4), .init(model: "content", weight: 0.35),
+        .init(model: "ease", weight: 0.25),
+    ])
     public var fewMix = SlotMix(personal: 8, popular: 1, new: 1)
-    public var establishedBlend = WeightedBlend([.init(model: "ease", weight: 0.6), .init(model: "itemknn", weight: 0.3),
-                                                 .init(model: "content", weight: 0.1)])
+    public var establishedBlend = WeightedBlend([
+        .init(model: "ease", weight: 0.6), .init(model: "itemknn", weight: 0.3),
+        .init(model: "content", weight: 0.1),
+    ])
     public var establishedMix = SlotMix(personal: 9, popular: 0, new: 1)
 
     public init() {}
@@ -40,7 +44,8 @@ public struct ColdStartPolicy: Codable, Sendable, Equatable {
             return (stage, nil, emptyMix)
         case .few, .established:
             let preferred = stage == .few ? fewBlend : establishedBlend
-            let blend = preferred.restricted(to: Set(available))
+            let blend =
+                preferred.restricted(to: Set(available))
                 ?? WeightedBlend(available.map { .init(model: $0, weight: 1 / Float(available.count)) }, normalisation: preferred.normalisation)
             return (stage, available.isEmpty ? nil : blend, stage == .few ? fewMix : establishedMix)
         }

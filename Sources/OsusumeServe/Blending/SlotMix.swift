@@ -27,10 +27,13 @@ public struct SlotMix: Codable, Sendable, Equatable, CustomStringConvertible {
         for raw in normalised.split(separator: ",") {
             let part = raw.trimmingCharacters(in: .whitespaces)
             if part.isEmpty { continue }
-            let pieces = part.contains(":") ? part.split(separator: ":").map(String.init)
-                                             : part.split(separator: " ").map(String.init).reversed()
+            let pieces =
+                part.contains(":")
+                ? part.split(separator: ":").map(String.init)
+                : part.split(separator: " ").map(String.init).reversed()
             guard pieces.count == 2, let slot = Slot(rawValue: pieces[0].trimmingCharacters(in: .whitespaces).lowercased()),
-                  let n = Int(pieces[1].trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                let n = Int(pieces[1].trimmingCharacters(in: .whitespaces)), n >= 0
+            else {
                 throw OsusumeError.invalidArgument("slot mix: expected 'personal:N,popular:N,new:N', got '\(part)'")
             }
             counts[slot, default: 0] += n

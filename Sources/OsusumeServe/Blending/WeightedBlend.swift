@@ -141,7 +141,7 @@ enum FiniteStats {
     }
 
     @inline(__always) static func finiteMask(_ v: V) -> SIMDMask<SIMD8<Int32>> {
-        (v .> -.infinity) .& (v .< .infinity)   // false for ±∞ and NaN
+        (v .> -.infinity) .& (v .< .infinity) // false for ±∞ and NaN
     }
 
     static func moments(_ scores: UnsafeBufferPointer<Float>) -> (count: Int, sum: Double, squares: Double) {
@@ -188,8 +188,10 @@ enum FiniteStats {
     }
 
     /// out[i] += scores[i] · multiplier + offset for finite scores, out[i] = −∞ otherwise.
-    static func accumulateAffine(_ scores: UnsafeBufferPointer<Float>, multiplier m: Float, offset: Float,
-                                 into out: UnsafeMutablePointer<Float>, count: Int) {
+    static func accumulateAffine(
+        _ scores: UnsafeBufferPointer<Float>, multiplier m: Float, offset: Float,
+        into out: UnsafeMutablePointer<Float>, count: Int
+    ) {
         guard let base = scores.baseAddress else { return }
         let vm = V(repeating: m), vo = V(repeating: offset), minusInf = V(repeating: -.infinity)
         var i = 0

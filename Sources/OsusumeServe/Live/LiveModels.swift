@@ -42,8 +42,11 @@ public final class LiveModels: @unchecked Sendable {
         }
         var eventsThrough: Int64 = 0
         if let first = paths.first,
-           let data = try? Data(contentsOf: URL(fileURLWithPath: first).appendingPathComponent("manifest.json")),
-           let manifest = try? JSONDecoder().decode(ModelManifest.self, from: data) { eventsThrough = manifest.eventsThrough }
+            let data = try? Data(contentsOf: URL(fileURLWithPath: first).appendingPathComponent("manifest.json")),
+            let manifest = try? JSONDecoder().decode(ModelManifest.self, from: data)
+        {
+            eventsThrough = manifest.eventsThrough
+        }
         let v = try await store.registerVersion(paths: paths, eventsThrough: eventsThrough, report: "")
         try await store.setCurrent(version: v.version)
         log("recorded the --model directories as model version \(v.version) (current)")
@@ -73,8 +76,10 @@ public final class LiveModels: @unchecked Sendable {
         guard try await store.currentVersion()?.version == v.version else { return nil }
         service.replace(with: set)
         state.update { $0.swaps += 1 }
-        log(String(format: "now serving model version %lld (%@) in %.2fs", v.version, set.identities.map(\.name).joined(separator: ", "),
-                   Date().timeIntervalSince(start)))
+        log(
+            String(
+                format: "now serving model version %lld (%@) in %.2fs", v.version, set.identities.map(\.name).joined(separator: ", "),
+                Date().timeIntervalSince(start)))
         return v
     }
 
@@ -138,13 +143,18 @@ public final class LiveModels: @unchecked Sendable {
         defer { state.update { $0.retraining = false } }
         let r: RetrainReport
         do { r = try await run() } catch {
-            state.update { $0.retrainError = "\(error)"; $0.retrains += 1 }
+            state.update {
+                $0.retrainError = "\(error)"; $0.retrains += 1
+            }
             log("retrain failed, still serving version \(service.models.version): \(error)")
             return nil
         }
-        state.update { $0.lastRetrain = r; $0.retrainError = nil; $0.retrains += 1 }
-        log("retrain: \(r.decision.rawValue): \(r.reason)" + (r.toVersion.map { "; version \($0)" } ?? "")
-            + String(format: " (%.1fs)", r.seconds))
+        state.update {
+            $0.lastRetrain = r; $0.retrainError = nil; $0.retrains += 1
+        }
+        log(
+            "retrain: \(r.decision.rawValue): \(r.reason)" + (r.toVersion.map { "; version \($0)" } ?? "")
+                + String(format: " (%.1fs)", r.seconds))
         if r.decision == .swapped {
             // The follower gets there too if this load fails or another sync is running.
             do { try await sync(log: log) } catch { log("loading the new version failed, the follower will retry: \(error)") }
@@ -153,8 +163,10 @@ public final class LiveModels: @unchecked Sendable {
     }
 
     /// Checks `schedule` every few seconds and retrains when it says so, until cancelled.
-    public func schedule(_ schedule: RetrainSchedule, checkEvery seconds: Double = 5, run: @escaping @Sendable () async throws -> RetrainReport,
-                         log: @escaping @Sendable (String) -> Void) -> Task<Void, Never> {
+    public func schedule(
+        _ schedule: RetrainSchedule, checkEvery seconds: Double = 5, run: @escaping @Sendable () async throws -> RetrainReport,
+        log: @escaping @Sendable (String) -> Void
+    ) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
@@ -163,7 +175,9 @@ public final class LiveModels: @unchecked Sendable {
                 let s = state.get()
                 let since = s.lastAttemptEventID < 0 ? service.models.eventsThrough : s.lastAttemptEventID
                 guard schedule.isDue(newEvents: Int(last - since), since: s.lastAttemptAt) else { continue }
-                state.update { $0.lastAttemptEventID = last; $0.lastAttemptAt = Date() }
+                state.update {
+                    $0.lastAttemptEventID = last; $0.lastAttemptAt = Date()
+                }
                 await retrain(using: run, log: log)
             }
         }
@@ -182,24 +196,28 @@ public final class LiveModels: @unchecked Sendable {
 
     public var status: Status {
         let s = state.get(), set = service.models
-        return Status(version: set.version, eventsThrough: set.eventsThrough, retraining: s.retraining, retrains: s.retrains,
-                      swaps: s.swaps, lastRetrain: s.lastRetrain, lastRetrainError: s.retrainError)
+        return Status(
+            version: set.version, eventsThrough: set.eventsThrough, retraining: s.retraining, retrains: s.retrains,
+            swaps: s.swaps, lastRetrain: s.lastRetrain, lastRetrainError: s.retrainError)
     }
 
     /// Sets the live loop's gauges in `metrics` (read when `/metrics` is rendered).
     public func updateMetrics(_ metrics: ServeMetrics) {
         let st = status
         metrics.set("osusume_model_version", Double(st.version), help: "The model version being served.")
-        metrics.set("osusume_model_events_through", Double(st.eventsThrough),
-                    help: "Stored events up to this id are in the served models' training data.")
+        metrics.set(
+            "osusume_model_events_through", Double(st.eventsThrough),
+            help: "Stored events up to this id are in the served models' training data.")
         metrics.setTotal("osusume_retrains_total", st.retrains, help: "Retrains attempted since start.")
         metrics.set("osusume_retraining", st.retraining ? 1 : 0, help: "1 while a retrain runs.")
         if let r = st.lastRetrain {
-            let sides = r.current.sorted { $0.key < $1.key }.map { (labels: [("model", $0.key), ("side", "current")], value: $0.value) }
+            let sides =
+                r.current.sorted { $0.key < $1.key }.map { (labels: [("model", $0.key), ("side", "current")], value: $0.value) }
                 + r.candidate.sorted { $0.key < $1.key }.map { (labels: [("model", $0.key), ("side", "candidate")], value: $0.value) }
             metrics.setFamily("osusume_retrain_holdout_ndcg", help: "NDCG@10 on the last retrain's held-out events, by model and side.", sides)
-            metrics.setFamily("osusume_retrain_last_decision", help: "The last retrain's decision (value 1).",
-                              [(labels: [("decision", r.decision.rawValue)], value: 1)])
+            metrics.setFamily(
+                "osusume_retrain_last_decision", help: "The last retrain's decision (value 1).",
+                [(labels: [("decision", r.decision.rawValue)], value: 1)])
         }
     }
 }

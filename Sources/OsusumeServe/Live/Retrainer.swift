@@ -67,12 +67,15 @@ public enum Retrainer {
         let events = try await store.allEvents(through: last)
         let since = models.map(\.manifest.eventsThrough).min() ?? 0
         let fresh = events.filter { $0.id > since }
-        let fromVersion = current.version   // `current` is shadowed below by the figures
-        func report(_ d: RetrainReport.Decision, _ reason: String, through: Int64 = since, heldOut: Int = 0, users: Int = 0,
-                    current: [String: Double] = [:], candidate: [String: Double] = [:], to: Int64? = nil) -> RetrainReport {
-            RetrainReport(decision: d, reason: reason, fromVersion: fromVersion, toVersion: to, trainedThrough: through,
-                          heldOutEvents: heldOut, heldOutUsers: users, current: current, candidate: candidate,
-                          seconds: Date().timeIntervalSince(start), finishedAt: ISO8601DateFormatter().string(from: Date()))
+        let fromVersion = current.version // `current` is shadowed below by the figures
+        func report(
+            _ d: RetrainReport.Decision, _ reason: String, through: Int64 = since, heldOut: Int = 0, users: Int = 0,
+            current: [String: Double] = [:], candidate: [String: Double] = [:], to: Int64? = nil
+        ) -> RetrainReport {
+            RetrainReport(
+                decision: d, reason: reason, fromVersion: fromVersion, toVersion: to, trainedThrough: through,
+                heldOutEvents: heldOut, heldOutUsers: users, current: current, candidate: candidate,
+                seconds: Date().timeIntervalSince(start), finishedAt: ISO8601DateFormatter().string(from: Date()))
         }
         guard !fresh.isEmpty else { return report(.skipped, "no events since the current version was trained") }
 
@@ -83,8 +86,9 @@ public enum Retrainer {
         let rule = try ruleOf(models.first!, options: options)
         let cases = holdoutCases(heldOut: heldOut, rule: rule)
         guard cases.count >= options.minHoldoutUsers else {
-            return report(.skipped, "\(cases.count) held-out users with a target, fewer than \(options.minHoldoutUsers): waiting for more events",
-                          heldOut: heldOut.count, users: cases.count)
+            return report(
+                .skipped, "\(cases.count) held-out users with a target, fewer than \(options.minHoldoutUsers): waiting for more events",
+                heldOut: heldOut.count, users: cases.count)
         }
         log("retrain: version \(current.version), \(events.count) events (\(fresh.count) new); training through event \(trainedThrough), holding out \(heldOut.count) events of \(cases.count) users")
 
@@ -114,8 +118,9 @@ public enum Retrainer {
         let worse = names.filter { candidateScores[$0]! < currentScores[$0]! - options.margin }
         let figures = names.map { String(format: "%@ %.4f → %.4f", $0, currentScores[$0]!, candidateScores[$0]!) }.joined(separator: ", ")
         guard worse.isEmpty else {
-            return report(.kept, "candidate worse by more than \(options.margin) NDCG@10 (\(figures))", through: trainedThrough,
-                          heldOut: heldOut.count, users: cases.count, current: currentScores, candidate: candidateScores)
+            return report(
+                .kept, "candidate worse by more than \(options.margin) NDCG@10 (\(figures))", through: trainedThrough,
+                heldOut: heldOut.count, users: cases.count, current: currentScores, candidate: candidateScores)
         }
 
         // Write the version, then record it, then make it current.
@@ -127,8 +132,9 @@ public enum Retrainer {
             try c.save(to: url)
             paths.append(url.standardizedFileURL.path)
         }
-        var r = report(.swapped, "candidate not worse than current by more than \(options.margin) NDCG@10 (\(figures))", through: trainedThrough,
-                       heldOut: heldOut.count, users: cases.count, current: currentScores, candidate: candidateScores)
+        var r = report(
+            .swapped, "candidate not worse than current by more than \(options.margin) NDCG@10 (\(figures))", through: trainedThrough,
+            heldOut: heldOut.count, users: cases.count, current: currentScores, candidate: candidateScores)
         let text = String(decoding: (try? JSONEncoder().encode(r)) ?? Data(), as: UTF8.self)
         let version = try await store.registerVersion(paths: paths, eventsThrough: trainedThrough, report: text)
         try await store.setCurrent(version: version.version)
@@ -176,8 +182,9 @@ public enum Retrainer {
         var byUser: [String: [StoredFeedback]] = [:]
         for e in events where e.id <= upTo { byUser[e.event.user, default: []].append(e) }
         // Scored as a request would be (EASE as a sum of history rows, not a dense product).
-        let identity = ModelIdentity(name: m.manifest.kind, kind: m.manifest.kind, source: "retrain", items: m.itemIDs.count,
-                                     fingerprint: m.manifest.dataset.fingerprint, createdAt: m.manifest.createdAt)
+        let identity = ModelIdentity(
+            name: m.manifest.kind, kind: m.manifest.kind, source: "retrain", items: m.itemIDs.count,
+            fingerprint: m.manifest.dataset.fingerprint, createdAt: m.manifest.createdAt)
         let served = ServedModel(name: m.manifest.kind, recommender: m.model, identity: identity, toModel: nil, userIDs: m.userIDs)
         let n = m.itemIDs.count
         var total = 0.0
@@ -211,7 +218,8 @@ public enum Retrainer {
         func ownFolder(_ v: ModelVersion) -> String? {
             let dirs = Set(v.paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().standardizedFileURL })
             guard dirs.count == 1, let d = dirs.first, d.deletingLastPathComponent().path == root,
-                  d.lastPathComponent.hasPrefix("v-") else { return nil }
+                d.lastPathComponent.hasPrefix("v-")
+            else { return nil }
             return d.path
         }
         let retrained = try await store.versions().filter { !$0.report.isEmpty && ownFolder($0) != nil }

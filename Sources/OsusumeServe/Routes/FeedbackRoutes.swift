@@ -34,8 +34,9 @@ extension ServeRoutes {
             if !isBatch, let s = stored.first {
                 return jsonResponse(Stored(id: s.id, receivedAt: s.receivedAt), status: .created)
             }
-            return jsonResponse(StoredBatch(stored: stored.count, ids: stored.map(\.id), receivedAt: stored.first?.receivedAt ?? 0),
-                                status: .created)
+            return jsonResponse(
+                StoredBatch(stored: stored.count, ids: stored.map(\.id), receivedAt: stored.first?.receivedAt ?? 0),
+                status: .created)
         }
     }
 }

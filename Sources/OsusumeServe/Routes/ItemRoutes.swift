@@ -32,8 +32,10 @@ extension ServeRoutes {
             let set = service.models
             guard let i = set.itemIDs.index(of: id) else { throw OsusumeError.unknownID(kind: "item", id: id) }
             let c = set.catalog[id]
-            return jsonResponse(ItemDetail(item: set.items[Int(i)], tags: c?.tags ?? [], links: c?.links ?? [:],
-                                           popularity: set.popularity[Int(i)]))
+            return jsonResponse(
+                ItemDetail(
+                    item: set.items[Int(i)], tags: c?.tags ?? [], links: c?.links ?? [:],
+                    popularity: set.popularity[Int(i)]))
         }
         router.get("/v1/items/:id/similar") { request, context -> Response in
             let id = try context.parameters.require("id")

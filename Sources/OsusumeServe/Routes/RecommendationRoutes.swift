@@ -9,8 +9,9 @@ extension ServeRoutes {
             let id = try context.parameters.require("id")
             let k = try request.intQuery("k", default: options.defaultK, range: 1...service.limits.maxK)
             let includeSeen = try request.boolQuery("include_seen")
-            let result = try await service.recommend(user: id, k: k, blend: request.query("blend"), mix: request.query("mix"),
-                                                     includeSeen: includeSeen)
+            let result = try await service.recommend(
+                user: id, k: k, blend: request.query("blend"), mix: request.query("mix"),
+                includeSeen: includeSeen)
             return jsonResponse(result)
         }
         router.post("/v1/recommendations") { request, context -> Response in
@@ -18,8 +19,9 @@ extension ServeRoutes {
             let k = body.k ?? options.defaultK
             try service.validate(k: k)
             guard body.history != nil || body.user != nil else { throw APIError(.badRequest, "give a history, a user, or both") }
-            let result = try await service.recommend(history: (body.history ?? []).map(\.value), user: body.user?.value, k: k,
-                                                     blend: body.blend, mix: body.mix, includeSeen: body.includeSeen ?? false)
+            let result = try await service.recommend(
+                history: (body.history ?? []).map(\.value), user: body.user?.value, k: k,
+                blend: body.blend, mix: body.mix, includeSeen: body.includeSeen ?? false)
             return jsonResponse(result)
         }
     }
