@@ -51,12 +51,7 @@ public final class MultVAE: EpochTrainable, ExplainableRecommender {
     }
 
     public func fit(_ data: TrainingData) throws {
-        try Trainer.run(
-            self, data: data,
-            config: TrainerConfig(
-                epochs: config.epochs, patience: config.patience,
-                validateEvery: config.validateEvery))
-        training.finish()
+        try training.fit(self, data, epochs: config.epochs, patience: config.patience, validateEvery: config.validateEvery)
     }
 
     public func prepare(_ data: TrainingData) throws {

@@ -67,6 +67,13 @@ final class MultinomialAutoencoderTraining {
         return Float(total / Double(max(1, batches)))
     }
 
+    /// Trains `model` in epochs (validation, early stopping, progress and checkpoints by
+    /// `Trainer`), then lets go of what only training needs.
+    func fit(_ model: some EpochTrainable, _ data: TrainingData, epochs: Int, patience: Int, validateEvery: Int) throws {
+        try Trainer.run(model, data: data, config: TrainerConfig(epochs: epochs, patience: patience, validateEvery: validateEvery))
+        finish()
+    }
+
     /// Training is over: the rows and the optimiser's moments are not kept with the model.
     func finish() { rows = nil; optimizer = nil }
 
