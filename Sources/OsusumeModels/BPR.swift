@@ -9,8 +9,8 @@ import OsusumeData
 /// again while the user has it. Threads update shared factors without locks (Hogwild, as
 /// `implicit` does).
 ///
-/// A history without a training user, or a grown one, is folded in by the same updates on a
-/// fresh user vector with the item factors fixed.
+/// A history without a training user is folded in by the same updates on a fresh user vector
+/// with the item factors fixed; a training user's grown history, from their trained vector.
 public final class BPR: Recommender {
     public struct Config: ModelConfig {
         public var factors: Int = 128
@@ -133,10 +133,15 @@ public final class BPR: Recommender {
     func userVector(_ query: ScoringQuery) -> [Float] {
         let f = factors
         let distinct = Array(Set(query.history.filter { $0 >= 0 && Int($0) < itemCount })).sorted()
-        if let u = query.user, u >= 0, Int(u) < trainedLengths.count, distinct.count <= Int(trainedLengths[Int(u)]) {
-            return Array(userFactors[Int(u) * f..<(Int(u) + 1) * f])
-        }
         var w = [Float](repeating: 0, count: f)
+        var steps = config.foldInSteps * distinct.count
+        if let u = query.user, u >= 0, Int(u) < trainedLengths.count {
+            w = Array(userFactors[Int(u) * f..<(Int(u) + 1) * f])
+            let trained = Int(trainedLengths[Int(u)])
+            if distinct.count <= trained { return w }
+            // A grown history starts from the trained vector and takes the new items in.
+            steps = config.foldInSteps * (distinct.count - trained)
+        }
         guard !distinct.isEmpty, distinct.count < itemCount else { return w }
         var seed: UInt64 = 0x5EED
         for i in distinct { seed = (seed ^ UInt64(UInt32(bitPattern: i))) &* 0x100_0000_01B3 }
@@ -147,7 +152,7 @@ public final class BPR: Recommender {
             itemFactors.withUnsafeBufferPointer { ip in
                 // With updateItems off the item rows are only read.
                 let items = UnsafeMutablePointer(mutating: ip.baseAddress!)
-                for _ in 0..<(config.foldInSteps * distinct.count) {
+                for _ in 0..<steps {
                     let i = Int(distinct[r.nextInt(distinct.count)])
                     var j = r.nextInt(itemCount)
                     while BPR.contains(row, Int32(j)) { j = r.nextInt(itemCount) }
