@@ -74,6 +74,9 @@ final class MalformedInputTests: XCTestCase {
             name: "ml-dat rating off the scale", files: ["ratings.dat": "1::1::5::1\n1::2::6::2\n", "movies.dat": mlDatMovies],
             load: ".", format: "movielens-dat", file: "ratings.dat", line: 2, problem: "rating 6 is outside 0.5–5"),
         Case(
+            name: "ml-dat rating too large for an integer", files: ["ratings.dat": "1::1::5::1\n1::2::55555555555555555555555::2\n", "movies.dat": mlDatMovies],
+            load: ".", format: "movielens-dat", file: "ratings.dat", line: 2, problem: "rating 5.5555555555555555e+22 is outside 0.5–5"),
+        Case(
             name: "ml-dat UserID not an integer", files: ["ratings.dat": "1::1::5::1\nalice::2::4::2\n", "movies.dat": mlDatMovies],
             load: ".", format: "movielens-dat", file: "ratings.dat", line: 2, problem: "UserID is not an integer: 'alice'"),
         Case(

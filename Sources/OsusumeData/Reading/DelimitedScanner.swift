@@ -133,7 +133,9 @@ public struct Record {
         return v
     }
 
-    static func plain(_ v: Double) -> String { v == v.rounded() ? String(Int64(v)) : String(v) }
+    /// A number as written in an error: whole values without ".0"; a value too large for a 64-bit
+    /// integer (a malformed field can hold anything) stays a Double rather than trapping.
+    static func plain(_ v: Double) -> String { v == v.rounded() && abs(v) < 9.2e18 ? String(Int64(v)) : String(v) }
 
     /// Field `i` as a number of seconds (or years…) that must fit a 64-bit integer; decimals are
     /// cut. A huge value is an error, never an overflow.
