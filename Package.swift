@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "OsusumeKernels"),
         .target(name: "OsusumeTensor", dependencies: ["OsusumeCore", "OsusumeKernels"]),
         .target(name: "OsusumeData", dependencies: ["OsusumeCore"]),
-        .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData"]),
+        .target(name: "OsusumeModels", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeKernels"]),
         .target(name: "OsusumeEval", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeModels"]),
         // Neural models on the tensor engine (sequential, autoencoders, NeuMF).
         .target(name: "OsusumeNeural", dependencies: ["OsusumeCore", "OsusumeData", "OsusumeTensor", "OsusumeModels"]),
@@ -74,7 +74,7 @@ let package = Package(
             name: "OsusumeTensorTests", dependencies: ["OsusumeTensor"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "OsusumeDataTests", dependencies: ["OsusumeData"]),
-        .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval"]),
+        .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeKernels"]),
         .testTarget(name: "OsusumeNeuralTests", dependencies: ["OsusumeNeural", "OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeTensor"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
         .testTarget(name: "OsusumeStoreTests", dependencies: ["OsusumeStore", "OsusumeData", "OsusumeCore", .product(name: "GRDB", package: "GRDB.swift")]),

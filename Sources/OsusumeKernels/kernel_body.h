@@ -458,6 +458,138 @@ KATTR void F(sparse_gather_axpy_k)(const float *vals, const int32_t *idx, long n
     }
 }
 
+// Short dot product and y += alpha·x for factor vectors (tens to hundreds of floats).
+ATTR float F(dot_short)(const float *a, const float *b, long n) {
+    VF s0 = F(splat)(0.0f), s1 = F(splat)(0.0f);
+    long i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) { s0 += F(load)(a + i) * F(load)(b + i); s1 += F(load)(a + i + VW) * F(load)(b + i + VW); }
+    for (; i + VW <= n; i += VW) s0 += F(load)(a + i) * F(load)(b + i);
+    float t = F(hsum)(s0 + s1);
+    for (; i < n; i++) t += a[i] * b[i];
+    return t;
+}
+ATTR void F(axpy_short)(float alpha, const float *x, float *y, long n) {
+    VF a = F(splat)(alpha);
+    long i = 0;
+    for (; i + VW <= n; i += VW) F(store)(y + i, F(load)(y + i) + a * F(load)(x + i));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+// Two dot products against the same x in one pass.
+ATTR void F(dot2_short)(const float *a, const float *b, const float *x, long n, float *da, float *db) {
+    VF sa = F(splat)(0.0f), sb = F(splat)(0.0f);
+    long i = 0;
+    for (; i + VW <= n; i += VW) { VF xv = F(load)(x + i); sa += F(load)(a + i) * xv; sb += F(load)(b + i) * xv; }
+    float ta = F(hsum)(sa), tb = F(hsum)(sb);
+    for (; i < n; i++) { ta += a[i] * x[i]; tb += b[i] * x[i]; }
+    *da = ta; *db = tb;
+}
+// y += alpha·a + beta·b in one pass.
+ATTR void F(axpy2_short)(float alpha, const float *a, float beta, const float *b, float *y, long n) {
+    VF av = F(splat)(alpha), bv = F(splat)(beta);
+    long i = 0;
+    for (; i + VW <= n; i += VW) F(store)(y + i, F(load)(y + i) + av * F(load)(a + i) + bv * F(load)(b + i));
+    for (; i < n; i++) y[i] += alpha * a[i] + beta * b[i];
+}
+// y += Σₑ coef(e)·other[items[e]] where coef(e) = scale(e)·(other[items[e]]·x) + shift(e): the
+// sparse part of the CG products, two entries per pass over y.
+#define ALS_SPARSE_PASS(SCALE, SHIFT)                                                              \
+    {                                                                                              \
+        long e = 0;                                                                                \
+        for (; e + 2 <= count; e += 2) {                                                           \
+            const float *y0 = other + (long)items[e] * f, *y1 = other + (long)items[e + 1] * f;    \
+            float d0, d1;                                                                          \
+            F(dot2_short)(y0, y1, vec, f, &d0, &d1);                                               \
+            float v0 = values[e], v1 = values[e + 1];                                              \
+            F(axpy2_short)((SCALE(v0)) * d0 + (SHIFT(v0)), y0, (SCALE(v1)) * d1 + (SHIFT(v1)), y1, out, f); \
+        }                                                                                          \
+        if (e < count) {                                                                           \
+            const float *y0 = other + (long)items[e] * f;                                          \
+            float v0 = values[e];                                                                  \
+            F(axpy_short)((SCALE(v0)) * F(dot_short)(y0, vec, f) + (SHIFT(v0)), y0, out, f);       \
+        }                                                                                          \
+    }
+
+// Conjugate-gradient steps on (G + Σₑ (cₑ − 1) yₑyₑᵀ) x = Σₑ cₑ yₑ, cₑ = 1 + alpha·valuesₑ,
+// yₑ = other[items[e]·f …], from the current x (Hu et al.'s implicit ALS, one row).
+KATTR void F(als_cg_k)(float *x, const float *gram, const float *other, const int32_t *items, const float *values,
+                       long count, float alpha, long f, long steps, float *scratch) {
+    float *r = scratch, *p = scratch + f, *ap = scratch + 2 * f;
+    for (long d = 0; d < f; d++) r[d] = -F(dot_short)(gram + d * f, x, f);
+    {
+        // r += Σ (cₑ − (cₑ − 1)·yₑ·x) yₑ
+        const float *vec = x;
+        float *out = r;
+#define S_INIT(v) (-alpha * (v))
+#define C_INIT(v) (1 + alpha * (v))
+        ALS_SPARSE_PASS(S_INIT, C_INIT)
+#undef S_INIT
+#undef C_INIT
+    }
+    memcpy(p, r, (size_t)f * sizeof(float));
+    float rs_old = F(dot_short)(r, r, f);
+    if (rs_old < 1e-20f) return;
+    for (long step = 0; step < steps; step++) {
+        for (long d = 0; d < f; d++) ap[d] = F(dot_short)(gram + d * f, p, f);
+        {
+            // ap += Σ (cₑ − 1)(yₑ·p) yₑ
+            const float *vec = p;
+            float *out = ap;
+#define S_STEP(v) (alpha * (v))
+#define C_STEP(v) 0.0f
+            ALS_SPARSE_PASS(S_STEP, C_STEP)
+#undef S_STEP
+#undef C_STEP
+        }
+        float pap = F(dot_short)(p, ap, f);
+        if (!(pap > 0)) return;
+        float a = rs_old / pap;
+        F(axpy_short)(a, p, x, f);
+        F(axpy_short)(-a, ap, r, f);
+        float rs_new = F(dot_short)(r, r, f);
+        if (rs_new < 1e-20f) return;
+        float beta = rs_new / rs_old;
+        for (long d = 0; d < f; d++) p[d] = r[d] + beta * p[d];
+        rs_old = rs_new;
+    }
+}
+
+// One BPR-MF SGD step on (w, hi, hj); item rows carry a bias at index f. All three vectors are
+// updated from their old values. Returns whether hi was already ranked above hj.
+KATTR int F(bpr_step_k)(float *w, float *hi, float *hj, long f, float lr, float reg, int update_items) {
+    VF acc = F(splat)(0.0f);
+    long d = 0;
+    for (; d + VW <= f; d += VW) acc += F(load)(w + d) * (F(load)(hi + d) - F(load)(hj + d));
+    float x = hi[f] - hj[f] + F(hsum)(acc);
+    for (; d < f; d++) x += w[d] * (hi[d] - hj[d]);
+    // σ(−x), taken as 0 below 4e-18 (x > 40): a tiny z makes subnormal products, which slow
+    // every update severalfold once most pairs are ranked right; the gradient lost is nil.
+    float z = x > 40.0f ? 0.0f : 1 / (1 + expf(x));
+    VF zv = F(splat)(z), lrv = F(splat)(lr), regv = F(splat)(reg);
+    d = 0;
+    for (; d + VW <= f; d += VW) {
+        VF wd = F(load)(w + d), a = F(load)(hi + d), b = F(load)(hj + d);
+        F(store)(w + d, wd + lrv * (zv * (a - b) - regv * wd));
+        if (update_items) {
+            F(store)(hi + d, a + lrv * (zv * wd - regv * a));
+            F(store)(hj + d, b + lrv * (-zv * wd - regv * b));
+        }
+    }
+    for (; d < f; d++) {
+        float wd = w[d], a = hi[d], b = hj[d];
+        w[d] = wd + lr * (z * (a - b) - reg * wd);
+        if (update_items) {
+            hi[d] = a + lr * (z * wd - reg * a);
+            hj[d] = b + lr * (-z * wd - reg * b);
+        }
+    }
+    if (update_items) {
+        hi[f] += lr * (z - reg * hi[f]);
+        hj[f] += lr * (-z - reg * hj[f]);
+    }
+    return x > 0;
+}
+
 // Dropout from a counter-based hash: element i of a call keeps its value when bits 8..31 of
 // mix(mix(offset + i + k0) ^ k1) reach `threshold` (p · 2²⁴), so the mask depends only on the
 // seed's keys and the element's index, never on how the work is split across threads.
@@ -506,7 +638,7 @@ static const osk_table CAT(table, SUFFIX) = {
     F(softmax_rows_k), F(log_softmax_rows_k), F(softmax_backward_rows_k), F(log_softmax_backward_rows_k),
     F(layer_norm_forward_k), F(layer_norm_backward_k), F(softmax_xent_rows_k),
     F(attention_softmax_k), F(attention_softmax_backward_k), F(adamw_k), F(sum_squares_k),
-    F(sparse_gather_axpy_k), F(dropout_k), F(dropout_backward_k),
+    F(sparse_gather_axpy_k), F(dropout_k), F(dropout_backward_k), F(als_cg_k), F(bpr_step_k),
 };
 
 #undef CAT2
@@ -518,4 +650,5 @@ static const osk_table CAT(table, SUFFIX) = {
 #undef ATTR
 #undef KATTR
 #undef MAP_KERNEL
+#undef ALS_SPARSE_PASS
 #undef GRAD_KERNEL

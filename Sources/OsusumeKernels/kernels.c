@@ -28,6 +28,8 @@ typedef struct {
     void (*sparse_gather_axpy_k)(const float *, const int32_t *, long, const float *, long, float *, long);
     void (*dropout_k)(const float *, const float *, float *, uint8_t *, long, uint64_t, uint32_t, uint32_t, uint32_t, float, int);
     void (*dropout_backward_k)(const float *, const uint8_t *, float *, long, float);
+    void (*als_cg_k)(float *, const float *, const float *, const int32_t *, const float *, long, float, long, long, float *);
+    int (*bpr_step_k)(float *, float *, float *, long, float, float, int);
 } osk_table;
 
 #define SUFFIX _portable
@@ -142,4 +144,11 @@ void osk_dropout(const float *x, const float *residual, float *y, uint8_t *mask,
 }
 void osk_dropout_backward(const float *dy, const uint8_t *mask, float *dx, long n, float scale) {
     active->dropout_backward_k(dy, mask, dx, n, scale);
+}
+void osk_als_cg(float *x, const float *gram, const float *other, const int32_t *items, const float *values,
+                long count, float alpha, long factors, long steps, float *scratch) {
+    active->als_cg_k(x, gram, other, items, values, count, alpha, factors, steps, scratch);
+}
+int osk_bpr_step(float *w, float *hi, float *hj, long factors, float lr, float reg, int update_items) {
+    return active->bpr_step_k(w, hi, hj, factors, lr, reg, update_items);
 }

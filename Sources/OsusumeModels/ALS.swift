@@ -1,5 +1,6 @@
 import Foundation
 import OsusumeCore
+import OsusumeKernels
 import OsusumeData
 
 /// Implicit-feedback ALS, also known as WMF (Hu, Koren and Volinsky, ICDM 2008): user and item
@@ -57,7 +58,8 @@ public final class ALS: Recommender {
         for it in 0..<config.iterations {
             solve(&users, given: items, rows: x, factors: f, steps: config.cgSteps)
             solve(&items, given: users, rows: xt, factors: f, steps: config.cgSteps)
-            progress.update(it + 1, [("loss", String(format: "%.4f", it + 1 == config.iterations ? loss(users, items, x, f) : .nan))])
+            // The loss costs a pass over the data, so only the last iteration reports it.
+            progress.update(it + 1, it + 1 == config.iterations ? [("loss", String(format: "%.4f", loss(users, items, x, f)))] : [])
         }
         progress.finish(String(format: "%d iterations in %.1fs", config.iterations, Date().timeIntervalSince(start)))
         userFactors = users
@@ -94,7 +96,9 @@ public final class ALS: Recommender {
                     m.rowPointers.withUnsafeBufferPointer { ptr in
                         m.colIndices.withUnsafeBufferPointer { cols in
                             m.values.withUnsafeBufferPointer { vals in
-                                Threads.parallelFor(m.rows, minChunk: 64) { _, range in
+                                // Many small chunks: rows differ a lot in length (popular items first), so a
+                                // two-way split would leave one thread waiting.
+                                Threads.parallelFor(m.rows, chunks: Threads.count * 32, minChunk: 16) { _, range in
                                     var scratch = [Float](repeating: 0, count: 3 * f)
                                     scratch.withUnsafeMutableBufferPointer { s in
                                         for row in range {
@@ -121,35 +125,7 @@ public final class ALS: Recommender {
         items: UnsafePointer<Int32>, values: UnsafePointer<Float>, count: Int,
         alpha: Float, factors f: Int, steps: Int, scratch: UnsafeMutablePointer<Float>
     ) {
-        let r = scratch, p = scratch + f, ap = scratch + 2 * f
-        // r = b − A·x
-        FactorMath.symv(gram, x, r, f)
-        for d in 0..<f { r[d] = -r[d] }
-        for e in 0..<count {
-            let y = other + Int(items[e]) * f
-            let c = 1 + alpha * values[e]
-            FactorMath.axpy(c - (c - 1) * FactorMath.dot(y, x, f), y, r, f)
-        }
-        p.update(from: r, count: f)
-        var rsOld = FactorMath.dot(r, r, f)
-        if rsOld < 1e-20 { return }
-        for _ in 0..<steps {
-            FactorMath.symv(gram, p, ap, f)
-            for e in 0..<count {
-                let y = other + Int(items[e]) * f
-                FactorMath.axpy(alpha * values[e] * FactorMath.dot(y, p, f), y, ap, f)
-            }
-            let pAp = FactorMath.dot(p, ap, f)
-            guard pAp > 0 else { return }
-            let a = rsOld / pAp
-            FactorMath.axpy(a, p, x, f)
-            FactorMath.axpy(-a, ap, r, f)
-            let rsNew = FactorMath.dot(r, r, f)
-            if rsNew < 1e-20 { return }
-            let beta = rsNew / rsOld
-            for d in 0..<f { p[d] = r[d] + beta * p[d] }
-            rsOld = rsNew
-        }
+        osk_als_cg(x, gram, other, items, values, count, alpha, f, steps, scratch)
     }
 
     /// The weighted squared error plus the penalty, per observed entry (for the progress line).

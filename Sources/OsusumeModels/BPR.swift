@@ -1,5 +1,6 @@
 import Foundation
 import OsusumeCore
+import OsusumeKernels
 import OsusumeData
 
 /// BPR-MF (Rendle, Freudenthaler, Gantner and Schmidt-Thieme, UAI 2009): user and item factors
@@ -60,24 +61,33 @@ public final class BPR: Recommender {
             var correct = [Int](repeating: 0, count: Threads.count)
             users.withUnsafeMutableBufferPointer { up in
                 items.withUnsafeMutableBufferPointer { ip in
-                    let uBase = SharedPointer(up.baseAddress!), iBase = SharedPointer(ip.baseAddress!)
-                    correct.withUnsafeMutableBufferPointer { cp in
-                        let counts = SharedPointer(cp.baseAddress!)
-                        Threads.parallelFor(nnz, chunks: Threads.count) { chunk, range in
-                            var r = SeededRandom(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9 &+ UInt64(chunk))
-                            var right = 0
-                            for _ in range {
-                                let e = r.nextInt(nnz)
-                                let u = Int(rowOf[e]), i = Int(x.colIndices[e])
-                                let row = x.colIndices[x.rowPointers[u]..<x.rowPointers[u + 1]]
-                                if row.count >= n { continue }
-                                var j = r.nextInt(n)
-                                while BPR.contains(row, Int32(j)) { j = r.nextInt(n) }
-                                if BPR.step(user: uBase.base + u * f, positive: iBase.base + i * s, negative: iBase.base + j * s, factors: f, lr: lr, reg: reg) {
-                                    right += 1
+                    x.rowPointers.withUnsafeBufferPointer { ptr in
+                        x.colIndices.withUnsafeBufferPointer { cols in
+                            rowOf.withUnsafeBufferPointer { owner in
+                                let uBase = SharedPointer(up.baseAddress!), iBase = SharedPointer(ip.baseAddress!)
+                                correct.withUnsafeMutableBufferPointer { cp in
+                                    let counts = SharedPointer(cp.baseAddress!)
+                                    // Raw pointers in the hot loop: an array slice per draw would retain the
+                                    // shared index buffer, and the threads would fight over its count.
+                                    Threads.parallelFor(nnz, chunks: Threads.count) { chunk, range in
+                                        var r = SeededRandom(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9 &+ UInt64(chunk))
+                                        var right = 0
+                                        for _ in range {
+                                            let e = r.nextInt(nnz)
+                                            let u = Int(owner[e]), i = Int(cols[e])
+                                            let lo = ptr[u], count = ptr[u + 1] - lo
+                                            if count >= n { continue }
+                                            let row = cols.baseAddress! + lo
+                                            var j = r.nextInt(n)
+                                            while BPR.contains(row, count, Int32(j)) { j = r.nextInt(n) }
+                                            if BPR.step(user: uBase.base + u * f, positive: iBase.base + i * s, negative: iBase.base + j * s, factors: f, lr: lr, reg: reg) {
+                                                right += 1
+                                            }
+                                        }
+                                        counts.base[chunk] = right
+                                    }
                                 }
                             }
-                            counts.base[chunk] = right
                         }
                     }
                 }
@@ -92,14 +102,14 @@ public final class BPR: Recommender {
         trainedLengths = (0..<x.rows).map { Int32(x.rowPointers[$0 + 1] - x.rowPointers[$0]) }
     }
 
-    /// Whether a sorted row holds `item`.
-    @inline(__always) static func contains(_ row: ArraySlice<Int32>, _ item: Int32) -> Bool {
-        var lo = row.startIndex, hi = row.endIndex
+    /// Whether a sorted row of `count` items holds `item`.
+    @inline(__always) static func contains(_ row: UnsafePointer<Int32>, _ count: Int, _ item: Int32) -> Bool {
+        var lo = 0, hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
             if row[mid] < item { lo = mid + 1 } else { hi = mid }
         }
-        return lo < row.endIndex && row[lo] == item
+        return lo < count && row[lo] == item
     }
 
     /// One update on (u, i, j); returns whether i was already ranked above j. Item rows carry
@@ -109,22 +119,7 @@ public final class BPR: Recommender {
         user w: UnsafeMutablePointer<Float>, positive hi: UnsafeMutablePointer<Float>, negative hj: UnsafeMutablePointer<Float>,
         factors f: Int, lr: Float, reg: Float, updateItems: Bool = true
     ) -> Bool {
-        var xuij = hi[f] - hj[f]
-        for d in 0..<f { xuij += w[d] * (hi[d] - hj[d]) }
-        let z = 1 / (1 + expf(xuij)) // σ(−x̂ᵤᵢⱼ)
-        for d in 0..<f {
-            let wd = w[d], a = hi[d], b = hj[d]
-            w[d] += lr * (z * (a - b) - reg * wd)
-            if updateItems {
-                hi[d] += lr * (z * wd - reg * a)
-                hj[d] += lr * (-z * wd - reg * b)
-            }
-        }
-        if updateItems {
-            hi[f] += lr * (z - reg * hi[f])
-            hj[f] += lr * (-z - reg * hj[f])
-        }
-        return xuij > 0
+        osk_bpr_step(w, hi, hj, f, lr, reg, updateItems ? 1 : 0) != 0
     }
 
     /// The factors of a history (see `ALS.userVector`): folded in by BPR updates of a user
@@ -147,7 +142,6 @@ public final class BPR: Recommender {
         for i in distinct { seed = (seed ^ UInt64(UInt32(bitPattern: i))) &* 0x100_0000_01B3 }
         var r = SeededRandom(seed: seed)
         let s = stride
-        let row = distinct[...]
         w.withUnsafeMutableBufferPointer { wp in
             itemFactors.withUnsafeBufferPointer { ip in
                 // With updateItems off the item rows are only read.
@@ -155,7 +149,7 @@ public final class BPR: Recommender {
                 for _ in 0..<steps {
                     let i = Int(distinct[r.nextInt(distinct.count)])
                     var j = r.nextInt(itemCount)
-                    while BPR.contains(row, Int32(j)) { j = r.nextInt(itemCount) }
+                    while distinct.withUnsafeBufferPointer({ BPR.contains($0.baseAddress!, $0.count, Int32(j)) }) { j = r.nextInt(itemCount) }
                     _ = BPR.step(
                         user: wp.baseAddress!, positive: items + i * s, negative: items + j * s,
                         factors: f, lr: Float(config.learningRate), reg: Float(config.regularization), updateItems: false)

@@ -1,7 +1,8 @@
 import OsusumeCore
 
-/// Short-vector kernels for the matrix-factorisation models (ALS, BPR): one factor vector is
-/// tens to a few hundred floats, too short for a BLAS call to pay, so these are SIMD loops.
+/// Helpers of the matrix-factorisation models (ALS, BPR). Their inner loops (one row's CG solve,
+/// one BPR step) are runtime-dispatched kernels in OsusumeKernels; a factor vector is tens to a
+/// few hundred floats, too short for a BLAS call to pay.
 enum FactorMath {
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -17,29 +18,6 @@ enum FactorMath {
             i += 1
         }
         return s
-    }
-
-    /// y += alpha · x
-    @inline(__always)
-    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let a = SIMD16<Float>(repeating: alpha)
-        var i = 0
-        while i + 16 <= n {
-            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: yv + a * xv, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < n {
-            y[i] += alpha * x[i]
-            i += 1
-        }
-    }
-
-    /// y = A·x for a symmetric n×n row-major A.
-    @inline(__always)
-    static func symv(_ a: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for r in 0..<n { y[r] = dot(a + r * n, x, n) }
     }
 
     /// Scores of `queries` (rows of `userFactors`, q × f) against every item (n × f): q × n.

@@ -3,6 +3,7 @@ import XCTest
 import OsusumeCore
 import OsusumeData
 import OsusumeEval
+import OsusumeKernels
 @testable import OsusumeModels
 
 /// ALS and BPR: the solver and the update checked against hand-computed references, learning on
@@ -32,9 +33,29 @@ final class FactorModelTests: XCTestCase {
         return x
     }
 
+    /// Runs `body` once for each vector instruction set this CPU has (portable, AVX2, AVX-512),
+    /// then restores the default.
+    func forEachSIMDLevel(_ body: (String) throws -> Void) rethrows {
+        let initial = osk_simd_level()
+        defer { _ = osk_set_simd_level(initial) }
+        var seen = Set<Int32>()
+        for level: Int32 in [0, 2, 3] {
+            let got = osk_set_simd_level(level)
+            if seen.insert(got).inserted { try body("simd level \(got)") }
+        }
+    }
+
     func testALSConjugateGradientSolvesTheWeightedLeastSquares() {
-        // 6 items × 4 factors; a user with items 1, 3, 4 (values 1, 2, 1), alpha 3, λ 0.5.
-        let f = 4, n = 6, alpha: Float = 3, lambda: Float = 0.5
+        // Factor counts that take the kernels' scalar tail only (4) and their vector loops plus a
+        // tail (37) at every vector width.
+        forEachSIMDLevel { level in
+            for f in [4, 37] { checkConjugateGradient(factors: f, level) }
+        }
+    }
+
+    func checkConjugateGradient(factors f: Int, _ level: String) {
+        // 6 items; a user with items 1, 3, 4 (values 1, 2, 1), alpha 3, λ 0.5.
+        let n = 6, alpha: Float = 3, lambda: Float = 0.5
         var rng = SeededRandom(seed: 7)
         let y = (0..<(n * f)).map { _ in rng.nextFloat() - 0.5 }
         let items: [Int32] = [1, 3, 4], values: [Float] = [1, 2, 1]
@@ -55,17 +76,23 @@ final class FactorModelTests: XCTestCase {
         ALS.conjugateGradient(
             x: &x, gram: gram, other: y, items: items, values: values, count: items.count,
             alpha: alpha, factors: f, steps: f, scratch: &scratch)
-        for d in 0..<f { XCTAssertEqual(Double(x[d]), expected[d], accuracy: 1e-4 * max(1, abs(expected[d]))) }
+        for d in 0..<f { XCTAssertEqual(Double(x[d]), expected[d], accuracy: 1e-4 * max(1, abs(expected[d])), "\(level), f \(f), x[\(d)]") }
         // Fewer steps from the solution stay there.
         ALS.conjugateGradient(
             x: &x, gram: gram, other: y, items: items, values: values, count: items.count,
             alpha: alpha, factors: f, steps: 2, scratch: &scratch)
-        for d in 0..<f { XCTAssertEqual(Double(x[d]), expected[d], accuracy: 1e-4 * max(1, abs(expected[d]))) }
+        for d in 0..<f { XCTAssertEqual(Double(x[d]), expected[d], accuracy: 1e-4 * max(1, abs(expected[d])), "\(level), f \(f), x[\(d)]") }
     }
 
     func testBPRStepFollowsTheGradientOfItsObjective() {
+        forEachSIMDLevel { level in
+            for f in [5, 37] { checkBPRStep(factors: f, level) }
+        }
+    }
+
+    func checkBPRStep(factors f: Int, _ level: String) {
         // J = ln σ(x̂ᵤᵢⱼ) − reg/2 · (|w|² + |hᵢ|² + |hⱼ|²), the biases in column f of the item rows.
-        let f = 5, reg: Float = 0.01, lr: Float = 1e-3
+        let reg: Float = 0.01, lr: Float = 1e-3
         var rng = SeededRandom(seed: 3)
         let w0 = (0..<f).map { _ in rng.nextFloat() - 0.5 }
         let hi0 = (0...f).map { _ in rng.nextFloat() - 0.5 }
@@ -89,10 +116,10 @@ final class FactorModelTests: XCTestCase {
             }
             return (objective(p.0, p.1, p.2) - objective(m.0, m.1, m.2)) / (2 * eps)
         }
-        for k in 0..<f { XCTAssertEqual(Double(w[k] - w0[k]) / Double(lr), numeric(0, k), accuracy: 1e-3, "w[\(k)]") }
+        for k in 0..<f { XCTAssertEqual(Double(w[k] - w0[k]) / Double(lr), numeric(0, k), accuracy: 1e-3, "\(level), f \(f), w[\(k)]") }
         for k in 0...f {
-            XCTAssertEqual(Double(hi[k] - hi0[k]) / Double(lr), numeric(1, k), accuracy: 1e-3, "hi[\(k)]")
-            XCTAssertEqual(Double(hj[k] - hj0[k]) / Double(lr), numeric(2, k), accuracy: 1e-3, "hj[\(k)]")
+            XCTAssertEqual(Double(hi[k] - hi0[k]) / Double(lr), numeric(1, k), accuracy: 1e-3, "\(level), f \(f), hi[\(k)]")
+            XCTAssertEqual(Double(hj[k] - hj0[k]) / Double(lr), numeric(2, k), accuracy: 1e-3, "\(level), f \(f), hj[\(k)]")
         }
     }
 

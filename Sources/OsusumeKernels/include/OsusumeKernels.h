@@ -82,6 +82,14 @@ void osk_dropout(const float *x, const float *residual, float *y, uint8_t *mask,
                  uint32_t k0, uint32_t k1, uint32_t threshold, float scale, int relu);
 /// dx = dy ⊙ mask · scale.
 void osk_dropout_backward(const float *dy, const uint8_t *mask, float *dx, long n, float scale);
+/// Implicit ALS, one row: `steps` conjugate-gradient steps on (G + Σₑ (cₑ − 1) yₑyₑᵀ) x = Σₑ cₑ yₑ
+/// from the current x, with G the f×f gram (YᵀY + λI), yₑ row items[e] of `other` (f floats each)
+/// and cₑ = 1 + alpha·values[e]; `scratch` holds 3·f floats.
+void osk_als_cg(float *x, const float *gram, const float *other, const int32_t *items, const float *values,
+                long count, float alpha, long factors, long steps, float *scratch);
+/// One BPR-MF SGD step on user w (f floats) and item rows hi, hj (f + 1 floats, bias last); the
+/// items are left alone when update_items is 0. Returns 1 when hi already ranked above hj.
+int osk_bpr_step(float *w, float *hi, float *hj, long factors, float lr, float reg, int update_items);
 #ifdef __cplusplus
 }
 #endif
