@@ -30,7 +30,7 @@ enum Harness: String, CaseIterable {
 
     func write(_ name: String, _ bytes: [UInt8]) -> String {
         let path = Harness.scratch + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
 
