@@ -14,6 +14,8 @@ public enum OsusumeError: Error, CustomStringConvertible, LocalizedError, Equata
     case emptyData(String)
     case numeric(String)
     case modelFile(String)
+    /// Work that would not fit the memory this process may use, refused before it starts.
+    case memory(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum OsusumeError: Error, CustomStringConvertible, LocalizedError, Equata
         case let .emptyData(m): return m
         case let .numeric(m): return m
         case let .modelFile(m): return "model file: \(m)"
+        case let .memory(m): return m
         }
     }
     public var errorDescription: String? { description }

@@ -1,6 +1,7 @@
 import Foundation
 import OsusumeCore
 import OsusumeData
+import OsusumeKernels
 
 /// EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): the item–item
 /// weight matrix B minimising ‖X − XB‖² + λ‖B‖² with diag(B) = 0, in closed form:
@@ -41,6 +42,13 @@ public final class EASE: ExplainableRecommender {
         case "dual": useDual = true
         default: throw OsusumeError.invalidArgument("ease: solver must be auto, primal or dual, got '\(config.solver)'")
         }
+        // Refused before any allocation when the machine cannot hold it (the kernel's OOM killer
+        // would otherwise stop the process half-way).
+        let matrix = n * n * 4
+        let need = useDual ? matrix + 2 * users * n * 4 + users * users * 4 : matrix
+        try MemoryBudget.require(
+            need, for: "ease with \(n) items", detail: useDual ? "B \(MemoryBudget.format(matrix)) + the dual form's user matrices" : "B is items² floats: \(MemoryBudget.format(matrix))",
+            advice: "drop rare items (--min-item, --kcore), or use a machine with more memory")
         weights = useDual ? try fitDual(x, n: n) : try fitPrimal(x, n: n)
         itemCount = n
     }
@@ -120,21 +128,16 @@ public final class EASE: ExplainableRecommender {
 
     public func score(_ queries: [ScoringQuery], into out: UnsafeMutablePointer<Float>) {
         let n = itemCount
-        // A short history (a request, a new user): historyᵀB is the sum of the history's rows of
-        // B, ~50 rows of reads instead of the whole matrix a dense product touches. Long
-        // histories (evaluation batches) go through one matrix product.
-        if queries.allSatisfy({ $0.history.count * 16 < n }) {
-            weights.withUnsafeBufferPointer { wp in
-                for (q, query) in queries.enumerated() {
-                    let o = out + q * n
-                    o.initialize(repeating: 0, count: n)
-                    // Sorted, so the sum's order (and its last bits) never depends on hashing.
-                    for item in Set(query.history).sorted() where item >= 0 && Int(item) < n {
-                        let row = wp.baseAddress! + Int(item) * n
-                        for j in 0..<n { o[j] += row[j] }
-                    }
-                }
-            }
+        guard n > 0, !queries.isEmpty else { return }
+        // Each history as its distinct in-range items, sorted so that a sum's order (and its last
+        // bits) never depends on hashing.
+        let histories = queries.map { q in Array(Set(q.history.filter { $0 >= 0 && Int($0) < n })).sorted() }
+        let entries = histories.reduce(0) { $0 + $1.count }
+        // historyᵀB is the sum of the history's rows of B. With sparse histories that sum (entries
+        // × n adds) beats a dense product (queries × n² multiply-adds): 3× faster on ML-1M (4.8%
+        // dense); histories over about 1/6 of the catalog go through the product.
+        if entries * 6 <= queries.count * n {
+            Self.sumRows(of: weights, n: n, histories: histories, into: out)
             return
         }
         var dense = [Float](repeating: 0, count: queries.count * n)
@@ -144,6 +147,34 @@ public final class EASE: ExplainableRecommender {
                 BLAS.sgemm(
                     .none, .none, m: queries.count, n: n, k: n, a: dp.baseAddress!, lda: n,
                     b: wp.baseAddress!, ldb: n, c: out, ldc: n)
+            }
+        }
+    }
+
+    /// out[q] = Σ_{h ∈ histories[q]} B[h, ·], by strips of columns: a strip of B (n × 128
+    /// floats, 14 MB at 27,000 items) stays in the last-level cache while every query of the
+    /// batch reads it, instead of each query streaming whole rows from memory.
+    static func sumRows(of b: [Float], n: Int, histories: [[Int32]], into out: UnsafeMutablePointer<Float>) {
+        let strip = 128
+        let longest = histories.map(\.count).max() ?? 0
+        let ones = [Float](repeating: 1, count: max(1, longest))
+        let strips = (n + strip - 1) / strip
+        let o = SharedPointer(out)
+        b.withUnsafeBufferPointer { bp in
+            ones.withUnsafeBufferPointer { onesp in
+                Threads.parallelFor(strips, chunks: min(strips, Threads.count * 8)) { _, range in
+                    for s in range {
+                        let j0 = s * strip, w = min(strip, n - j0)
+                        for (q, h) in histories.enumerated() {
+                            let y = o.base + q * n + j0
+                            y.initialize(repeating: 0, count: w)
+                            if h.isEmpty { continue }
+                            h.withUnsafeBufferPointer { hp in
+                                osk_sparse_gather_axpy(onesp.baseAddress!, hp.baseAddress!, hp.count, bp.baseAddress! + j0, n, y, w)
+                            }
+                        }
+                    }
+                }
             }
         }
     }

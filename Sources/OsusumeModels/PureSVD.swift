@@ -30,6 +30,10 @@ public final class PureSVD: ExplainableRecommender {
         guard n <= config.maxItems else {
             throw OsusumeError.invalidArgument("puresvd: \(n) items exceed maxItems=\(config.maxItems); filter the catalog or raise maxItems")
         }
+        // The Gram matrix and the eigen-solver's workspace, about two items² matrices.
+        try MemoryBudget.require(
+            2 * n * n * 4, for: "puresvd with \(n) items", detail: "the items² Gram matrix and the eigen-solver's workspace",
+            advice: "drop rare items (--min-item, --kcore), or use a machine with more memory")
         let x = data.log.csr()
         var g = ItemGram.upper(x, n: n)
         _ = try g.withUnsafeMutableBufferPointer { try LAPACK.symmetricEigen($0.baseAddress!, n: n) }

@@ -31,7 +31,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             switch e {
             case .unknownID: return APIError(.notFound, e.description)
             case .invalidArgument, .malformed, .emptyData: return APIError(.badRequest, e.description)
-            case .file, .numeric, .modelFile: return APIError(.internalServerError, e.description)
+            case .file, .numeric, .modelFile, .memory: return APIError(.internalServerError, e.description)
             }
         case let e as ServiceError:
             switch e {

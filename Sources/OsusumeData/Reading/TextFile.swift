@@ -28,10 +28,35 @@ public struct TextFile: Sendable {
             throw OsusumeError.file(path, problem: "file not found")
         }
         if isDir.boolValue { throw OsusumeError.file(path, problem: "is a folder, expected a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw OsusumeError.file(path, problem: "could not be read")
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        // The bytes, and about as much again for the columns parsed out of them.
+        try MemoryBudget.require(
+            2 * size, for: "reading \(path)", detail: "the file's \(MemoryBudget.format(size)) and the columns parsed from it",
+            advice: "split the file, or use a machine with more memory")
+        guard let bytes = TextFile.readAll(path) else { throw OsusumeError.file(path, problem: "could not be read") }
+        self.init(path: path, bytes: bytes)
+    }
+
+    /// The whole file straight into one array (no second copy through `Data`).
+    static func readAll(_ path: String) -> [UInt8]? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        if fseek(f, 0, SEEK_END) == 0 {
+            let size = ftell(f)
+            if size > 0 { out.reserveCapacity(Int(size)) }
+            rewind(f)
         }
-        self.init(path: path, bytes: [UInt8](data))
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress!, 1, $0.count, f) }
+            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count {
+                if ferror(f) != 0 { return nil }
+                break
+            }
+        }
+        return out
     }
 
     /// Wraps bytes already in memory (tests, decompressed data). `path` names them in errors.
