@@ -52,6 +52,9 @@ public struct EvaluationOptions: Sendable {
     /// Upper bounds of the history-length groups (the last group is everything above).
     public var activityBounds: [Int] = [5, 10, 20, 50, 100, 200]
     public var showProgress: Bool = true
+    /// Evaluate a seeded sample of this many test users instead of all (for very large logs);
+    /// every report says so next to the protocol.
+    public var sampleUsers: Int?
 
     public init() {}
 }
@@ -72,9 +75,12 @@ public struct EvaluationReport: Codable, Sendable {
     public var metrics: [String: Double]
     public var groups: [ActivityGroupReport]
     public var seconds: Double
+    /// The number of test users sampled from when `sampleUsers` was set; nil for all users.
+    public var sampledFrom: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case evaluationProtocol = "protocol", protocolExplanation = "protocol_explanation", cases, ks, metrics, groups, seconds
+        case sampledFrom = "sampled_from"
     }
 }
 
@@ -90,8 +96,21 @@ public struct RankingEvaluator {
         self.itemPopularity = trainingLog.itemCounts()
     }
 
-    public func evaluate(_ model: any Recommender, cases: [EvalCase], label: String = "evaluate") throws -> EvaluationReport {
+    public func evaluate(_ model: any Recommender, cases allCases: [EvalCase], label: String = "evaluate") throws -> EvaluationReport {
         let start = Date()
+        var cases = allCases
+        var sampledFrom: Int?
+        if let n = options.sampleUsers {
+            guard n > 0 else { throw OsusumeError.invalidArgument("the user sample must be > 0, got \(n)") }
+            if n < allCases.count {
+                // A seeded sample, kept in case order.
+                var order = Array(allCases.indices)
+                var rng = SeededRandom(seed: options.seed ^ 0x05E7_5A3B)
+                for i in 0..<n { order.swapAt(i, i + rng.nextInt(order.count - i)) }
+                cases = order.prefix(n).sorted().map { allCases[$0] }
+                sampledFrom = allCases.count
+            }
+        }
         let itemCount = model.itemCount
         let ks = options.ks.sorted()
         guard let maxK = ks.last, ks.first! > 0 else { throw OsusumeError.invalidArgument("K values must be positive") }
@@ -198,11 +217,13 @@ public struct RankingEvaluator {
         if !zeroHistory.isEmpty {
             groups.insert(ActivityGroupReport(group: "0", users: zeroHistory.count, metrics: subset(average(zeroHistory), ReportedMetrics.byActivity.prefix(2))), at: 0)
         }
+        var explanation = options.evaluationProtocol.explanation
+        if let from = sampledFrom { explanation += "; SAMPLED USERS: \(cases.count) of \(from) test users (seed \(options.seed))" }
         return EvaluationReport(
             evaluationProtocol: options.evaluationProtocol.description,
-            protocolExplanation: options.evaluationProtocol.explanation,
+            protocolExplanation: explanation,
             cases: cases.count, ks: ks, metrics: metrics, groups: groups,
-            seconds: Date().timeIntervalSince(start))
+            seconds: Date().timeIntervalSince(start), sampledFrom: sampledFrom)
     }
 }
 

@@ -40,6 +40,8 @@ public enum Experiment {
         validationOptions.ks = [10]
         validationOptions.showProgress = false
         validationOptions.batchSize = options.batchSize
+        // Validation during training (early stopping) uses the same user sample size.
+        validationOptions.sampleUsers = options.sampleUsers
         let validator = RankingEvaluator(trainingLog: split.train, options: validationOptions)
         let validation = split.validation
         let training = TrainingData(

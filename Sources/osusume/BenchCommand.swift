@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: data import, model fit and evaluation, the tensor engine.",
-        subcommands: [BenchDataCommand.self, BenchEngineCommand.self, BenchServeCommand.self, BenchEventsCommand.self])
+        subcommands: [BenchDataCommand.self, BenchEngineCommand.self, BenchServeCommand.self, BenchEventsCommand.self, BenchEaseCommand.self])
 }
 
 struct BenchDataCommand: ParsableCommand {

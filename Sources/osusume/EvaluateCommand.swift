@@ -31,6 +31,8 @@ struct EvaluateCommand: ParsableCommand {
     var report: String?
     @Option(name: .customLong("model-seed"), help: "Seed of the model's initialisation and shuffling (default: the split seed), to repeat a fit on the same split.")
     var modelSeed: UInt64?
+    @Option(help: "Evaluate a seeded sample of this many test users (large logs); labelled SAMPLED USERS in every output.")
+    var users: Int?
 
     func run() throws {
         global.apply()
@@ -56,6 +58,7 @@ struct EvaluateCommand: ParsableCommand {
         options.ks = try parseKs(k)
         options.evaluationProtocol = try EvaluationProtocol(parsing: evaluationProtocol)
         options.showProgress = !global.quiet
+        options.sampleUsers = users
         let result = try Experiment.run(
             m, dataset: dataset, split: split, options: options, seed: modelSeed ?? splitOptions.splitSeed,
             checkpointDirectory: checkpoints.map { URL(fileURLWithPath: $0) }, alreadyFitted: saved != nil)
@@ -98,6 +101,7 @@ struct EvaluateCommand: ParsableCommand {
                         "loaded_from": load.map { $0 as Any } ?? NSNull(),
                         "config": m.configDictionary,
                         "cases": r.cases,
+                        "sampled_from": r.sampledFrom.map { $0 as Any } ?? NSNull(),
                         "metrics": r.metrics,
                         "groups": try encodeToJSONObject(r.groups),
                         "timings": [

@@ -88,6 +88,38 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(rs.metrics, rs2.metrics)
     }
 
+    func testAUserSampleIsSeededLabelledAndASubsetOfTheFullRun() throws {
+        var rng = SeededRandom(seed: 4)
+        let n = 300
+        let model = FixedScores((0..<n).map { _ in rng.nextFloat() })
+        let train = log(items: n, pairs: (0..<n).map { i in (i % 100, i) })
+        // Case u hits (HR 1) exactly when u is even: its target is the top-scored unseen item.
+        let top = (0..<n).max { model.scores[$0] < model.scores[$1] }!
+        let bottom = (0..<n).min { model.scores[$0] < model.scores[$1] }!
+        let cases: [EvalCase] = (0..<100).map { (u: Int) -> EvalCase in
+            EvalCase(user: Int32(u), history: [Int32(u == top ? (u + 1) % n : u)], targets: [Int32(u % 2 == 0 ? top : bottom)])
+        }
+        var options = EvaluationOptions(); options.showProgress = false; options.sampleUsers = 30
+        let a = try RankingEvaluator(trainingLog: train, options: options).evaluate(model, cases: cases)
+        let b = try RankingEvaluator(trainingLog: train, options: options).evaluate(model, cases: cases)
+        XCTAssertEqual(a.cases, 30)
+        XCTAssertEqual(a.sampledFrom, 100)
+        XCTAssertTrue(a.protocolExplanation.contains("SAMPLED USERS: 30 of 100 test users"), a.protocolExplanation)
+        XCTAssertEqual(a.metrics, b.metrics)
+        // A sample of the users, not all of them: HR@10 is a multiple of 1/30 between 0 and 1,
+        // and not the full run's exact 0.5 unless the sample happens to be balanced.
+        let hits = a.metrics["HR@10"]! * 30
+        XCTAssertEqual(hits, hits.rounded(), accuracy: 1e-9)
+        // Asking for more users than there are evaluates everyone, unlabelled.
+        options.sampleUsers = 500
+        let all = try RankingEvaluator(trainingLog: train, options: options).evaluate(model, cases: cases)
+        XCTAssertEqual(all.cases, 100)
+        XCTAssertNil(all.sampledFrom)
+        XCTAssertEqual(all.metrics["HR@10"]!, 0.5, accuracy: 1e-9)
+        options.sampleUsers = 0
+        XCTAssertThrowsError(try RankingEvaluator(trainingLog: train, options: options).evaluate(model, cases: cases))
+    }
+
     func testSampledTiesCountAgainstTheTarget() throws {
         // All scores equal: the target must rank after every sampled negative.
         let model = FixedScores([Float](repeating: 1, count: 30))

@@ -23,7 +23,7 @@ import Darwin
 ///   next item is the first item after their previous one in its taste that they have not seen;
 /// - **time**: each user starts at a uniform time in 2000–2020; gaps are exponential with a mean
 ///   of two hours, with a 5% chance of a break of about a month (shortened for heavy users so
-///   that every history ends before 2024);
+///   that their histories end around 2024 rather than decades later);
 /// - **ratings** in half stars from 0.5 to 5: 3.5 + 0.5 in the main taste + the item's quality
 ///   (σ 0.5) + the user's bias (σ 0.4) + noise (σ 0.7), rounded and clamped.
 ///
@@ -207,7 +207,7 @@ public enum SyntheticLog {
             let main = rng.nextInt(cat.tasteCount), second = rng.nextInt(cat.tasteCount)
             let bias = 0.4 * rng.nextGaussian()
             var t = start2000 + Int64(rng.nextInt(Int(span)))
-            // A heavy user's gaps shrink so their history ends before 2024, as in real logs.
+            // A heavy user's gaps shrink so their history ends around 2024, not decades later.
             let expectedSpan = Float(n) * (0.95 * 7_200 + 0.05 * 30 * 86_400)
             let pace = min(1, Float(start2000 + span + 4 * 365 * 86_400 - t) / expectedSpan)
             seen.removeAll(keepingCapacity: true)
