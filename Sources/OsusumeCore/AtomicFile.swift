@@ -25,6 +25,32 @@ public enum AtomicFile {
         }
     }
 
+    /// Like `write(_:to:)`, with the content streamed by `fill` into the temporary file (for
+    /// files too large to build in memory first); the file is synced before the rename.
+    public static func write(to url: URL, _ fill: (FileHandle) throws -> Void) throws {
+        let dir = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else { throw OsusumeError.file(tmp.path, problem: "cannot be created") }
+            let handle = try FileHandle(forWritingTo: tmp)
+            do {
+                try fill(handle)
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            if rename(tmp.path, url.path) != 0 {
+                throw OsusumeError.file(url.path, problem: "rename failed (errno \(errno))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw OsusumeError.file(url.path, problem: "could not write: \(error.localizedDescription)")
+        }
+    }
+
     /// Replaces directory `url` with a directory produced by `fill` in a temporary sibling,
     /// then renamed into place (the old one, if any, is removed after the new one is complete).
     public static func writeDirectory(at url: URL, _ fill: (URL) throws -> Void) throws {

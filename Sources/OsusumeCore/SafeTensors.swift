@@ -21,11 +21,15 @@ public struct SafeTensors {
         public var dtype: DType
         public var shape: [Int]
         public var bytes: Data
+        /// Where the bytes start in `mapping`, for tensors read from a mapped file.
+        public var fileOffset: Int? = nil
         public var count: Int { shape.reduce(1, *) }
     }
 
     public var tensors: [String: Entry] = [:]
     public var metadata: [String: String] = [:]
+    /// The mapped file the tensors were read from (`init(mapping:)`), which their bytes share.
+    public private(set) var mapping: MappedFile?
 
     public init() {}
 
@@ -34,6 +38,11 @@ public struct SafeTensors {
     public mutating func set(_ name: String, floats: [Float], shape: [Int]) {
         precondition(shape.reduce(1, *) == floats.count, "shape \(shape) does not match \(floats.count) values")
         tensors[name] = Entry(dtype: .f32, shape: shape, bytes: floats.withUnsafeBytes { Data($0) })
+    }
+
+    public mutating func set(_ name: String, floats: FloatBuffer, shape: [Int]) {
+        precondition(shape.reduce(1, *) == floats.count, "shape \(shape) does not match \(floats.count) values")
+        tensors[name] = Entry(dtype: .f32, shape: shape, bytes: floats.withUnsafeBufferPointer { Data(buffer: $0) })
     }
 
     public mutating func set(_ name: String, int32s: [Int32], shape: [Int]) {
@@ -117,7 +126,8 @@ public struct SafeTensors {
 
     /// Serialises to the safetensors byte layout. Tensors are laid out in name order; the header
     /// is padded with spaces to a multiple of 8 bytes, as the reference implementation does.
-    public func encoded() throws -> Data {
+    /// The header (length + JSON, padded to 8 bytes) and the tensor names in file order.
+    private func encodedHeader() throws -> (header: Data, names: [String], body: Int) {
         var header: [String: Any] = [:]
         var offset = 0
         let names = tensors.keys.sorted()
@@ -132,15 +142,30 @@ public struct SafeTensors {
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data(capacity: 8 + json.count + offset)
+        var out = Data(capacity: 8 + json.count)
         var len = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
         out.append(json)
+        return (out, names, offset)
+    }
+
+    public func encoded() throws -> Data {
+        let (header, names, body) = try encodedHeader()
+        var out = Data(capacity: header.count + body)
+        out.append(header)
         for name in names { out.append(tensors[name]!.bytes) }
         return out
     }
 
-    public func write(to url: URL) throws { try AtomicFile.write(try encoded(), to: url) }
+    /// Writes the file tensor by tensor (no second copy of the weights in memory, which matters
+    /// for a model of several GB), through a temporary file and a rename.
+    public func write(to url: URL) throws {
+        let (header, names, _) = try encodedHeader()
+        try AtomicFile.write(to: url) { handle in
+            try handle.write(contentsOf: header)
+            for name in names { try handle.write(contentsOf: tensors[name]!.bytes) }
+        }
+    }
 
     // MARK: decoding
 
@@ -188,8 +213,30 @@ public struct SafeTensors {
             }
             guard e - b == elements * dtype.size else { throw bad("entry '\(name)': \(e - b) bytes for shape \(shape) of \(dt)") }
             let start = data.startIndex + headerEnd + b
-            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: data.subdata(in: start..<start + (e - b)))
+            // A slice shares the file's bytes (no copy: the point of mapping a large model).
+            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: data[start..<start + (e - b)], fileOffset: headerEnd + b)
         }
+    }
+
+    /// Reads a file by mapping it: the header is parsed, the tensors' bytes stay in the mapped
+    /// file until used (see `floatBuffer`).
+    public init(mapping url: URL) throws {
+        let file: MappedFile
+        do { file = try MappedFile(path: url.path) } catch { throw OsusumeError.file(url.path, problem: "cannot read: \(error)") }
+        try self.init(data: file.data, source: url.path)
+        mapping = file
+    }
+
+    /// A float32 tensor as a `FloatBuffer`: a view into the mapped file when the tensors were
+    /// mapped and the values are stored as aligned little-endian float32, else a converted copy.
+    public func floatBuffer(_ name: String) throws -> (values: FloatBuffer, shape: [Int]) {
+        guard let e = tensors[name] else { throw OsusumeError.modelFile("tensor '\(name)' is missing") }
+        if let file = mapping, let offset = e.fileOffset, e.dtype == .f32, UInt32(1).littleEndian == 1, offset % 4 == 0 {
+            let p = (file.base + offset).assumingMemoryBound(to: Float.self)
+            return (FloatBuffer(mapped: p, count: e.count, owner: file), e.shape)
+        }
+        let (v, shape) = try floats(name)
+        return (FloatBuffer(v), shape)
     }
 
     public init(contentsOf url: URL) throws {

@@ -44,7 +44,9 @@ public struct HTMLReport {
             </style></head><body>
             <h1>\(esc(title))</h1>
             """
-        html += "<div class=\"proto\(first.report.evaluationProtocol == "full" ? "" : " sampled")\"><b>Protocol:</b> \(esc(first.report.protocolExplanation)); \(first.report.cases) test users.<br>"
+        // Sampled negatives or a sample of the users: marked as sampled.
+        let sampled = first.report.evaluationProtocol != "full" || first.report.sampledFrom != nil
+        html += "<div class=\"proto\(sampled ? " sampled" : "")\"><b>Protocol:</b> \(esc(first.report.protocolExplanation)); \(first.report.cases) test users.<br>"
         html += context.map(esc).joined(separator: "<br>") + "</div>"
         html += "<div class=\"legend\">" + entries.enumerated().map { "<span><i style=\"background:\(Self.palette[$0.offset % 8])\"></i>\(esc($0.element.name))</span>" }.joined() + "</div>"
 

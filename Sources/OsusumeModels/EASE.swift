@@ -19,7 +19,9 @@ public final class EASE: ExplainableRecommender {
     public static let kind = "ease"
     public let config: Config
     /// items × items, row-major: B[i, j] is how much having i raises j's score.
-    public private(set) var weights: [Float] = []
+    /// Read-only once fitted; a loaded model's B is a view into its mapped weights file, so
+    /// processes serving the same model share one copy.
+    public private(set) var weights = FloatBuffer()
     public private(set) var itemCount: Int = 0
 
     public init(config: Config) { self.config = config }
@@ -49,7 +51,7 @@ public final class EASE: ExplainableRecommender {
         try MemoryBudget.require(
             need, for: "ease with \(n) items", detail: useDual ? "B \(MemoryBudget.format(matrix)) + the dual form's user matrices" : "B is items² floats: \(MemoryBudget.format(matrix))",
             advice: "drop rare items (--min-item, --kcore), or use a machine with more memory")
-        weights = useDual ? try fitDual(x, n: n) : try fitPrimal(x, n: n)
+        weights = FloatBuffer(useDual ? try fitDual(x, n: n) : try fitPrimal(x, n: n))
         itemCount = n
     }
 
@@ -154,7 +156,7 @@ public final class EASE: ExplainableRecommender {
     /// out[q] = Σ_{h ∈ histories[q]} B[h, ·], by strips of columns: a strip of B (n × 128
     /// floats, 14 MB at 27,000 items) stays in the last-level cache while every query of the
     /// batch reads it, instead of each query streaming whole rows from memory.
-    static func sumRows(of b: [Float], n: Int, histories: [[Int32]], into out: UnsafeMutablePointer<Float>) {
+    static func sumRows(of b: FloatBuffer, n: Int, histories: [[Int32]], into out: UnsafeMutablePointer<Float>) {
         let strip = 128
         let longest = histories.map(\.count).max() ?? 0
         let ones = [Float](repeating: 1, count: max(1, longest))
@@ -186,11 +188,13 @@ public final class EASE: ExplainableRecommender {
     }
 
     public func state() throws -> SafeTensors {
-        var st = SafeTensors(); st.set("B", floats: weights, shape: [itemCount, itemCount]); return st
+        var st = SafeTensors()
+        st.set("B", floats: weights, shape: [itemCount, itemCount])
+        return st
     }
 
     public func restore(_ state: SafeTensors) throws {
-        let (w, shape) = try state.floats("B")
+        let (w, shape) = try state.floatBuffer("B")
         guard shape.count == 2, shape[0] == shape[1] else { throw OsusumeError.modelFile("ease: B must be square, got \(shape)") }
         weights = w; itemCount = shape[0]
     }

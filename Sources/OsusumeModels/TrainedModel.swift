@@ -125,7 +125,7 @@ public final class TrainedModel {
             var man = manifest
             man.formatVersion = TrainedModel.formatVersion
             try enc.encode(man).write(to: dir.appendingPathComponent("manifest.json"))
-            try st.encoded().write(to: dir.appendingPathComponent("weights.safetensors"))
+            try st.write(to: dir.appendingPathComponent("weights.safetensors"))
             try JSONSerialization.data(withJSONObject: ["items": itemIDs.ids, "users": userIDs.ids])
                 .write(to: dir.appendingPathComponent("ids.json"))
             var h = SafeTensors()
@@ -176,7 +176,8 @@ public final class TrainedModel {
         do { model = try kinds.make(manifest.kind, configJSON: configData) } catch let OsusumeError.invalidArgument(why) {
             throw OsusumeError.file(url.appendingPathComponent("manifest.json").path, problem: "\(why) (the model kinds this application was built with)")
         }
-        try model.restore(try SafeTensors(data: try read("weights.safetensors"), source: url.appendingPathComponent("weights.safetensors").path))
+        // Mapped, not read: a model's weights may be gigabytes, shared by every process serving it.
+        try model.restore(try SafeTensors(mapping: url.appendingPathComponent("weights.safetensors")))
         guard let ids = try JSONSerialization.jsonObject(with: try read("ids.json")) as? [String: [String]],
             let items = ids["items"], let users = ids["users"]
         else {

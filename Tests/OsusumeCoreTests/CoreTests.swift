@@ -109,4 +109,36 @@ final class CoreTests: XCTestCase {
         XCTAssertNotNil(BLASKernels.coreName)
         #endif
     }
+
+    func testSafeTensorsMappedReadSharesTheFileAndStreamedWriteRoundTrips() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-map-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var st = SafeTensors()
+        let b = (0..<600).map { Float($0) * 0.5 - 7 }
+        st.set("B", floats: FloatBuffer(b), shape: [20, 30])
+        st.set("odd", int32s: [1, 2, 3], shape: [3])
+        st.metadata = ["kind": "test"]
+        try st.write(to: url)
+        // The streamed file is byte for byte the in-memory encoding.
+        XCTAssertEqual(try Data(contentsOf: url), try st.encoded())
+        var mapped: FloatBuffer
+        do {
+            let m = try SafeTensors(mapping: url)
+            XCTAssertNotNil(m.mapping)
+            XCTAssertEqual(m.metadata, ["kind": "test"])
+            XCTAssertEqual(try m.int32s("odd").values, [1, 2, 3])
+            let (v, shape) = try m.floatBuffer("B")
+            XCTAssertEqual(shape, [20, 30])
+            XCTAssertTrue(v.isMapped)
+            mapped = v
+        }
+        // The view keeps the mapping alive after the SafeTensors value is gone.
+        XCTAssertEqual(Array(mapped), b)
+        XCTAssertEqual(mapped.withUnsafeBufferPointer { $0.reduce(0, +) }, b.reduce(0, +))
+        // Read from memory instead, the same values come as an ordinary array.
+        let (copy, _) = try SafeTensors(data: try Data(contentsOf: url)).floatBuffer("B")
+        XCTAssertFalse(copy.isMapped)
+        XCTAssertEqual(copy.values, b)
+        XCTAssertThrowsError(try SafeTensors(mapping: url.appendingPathExtension("missing")))
+    }
 }

@@ -188,6 +188,11 @@ final class ModelsTests: XCTestCase {
             XCTAssertEqual(loaded.histories, trained.histories)
             let q = ScoringQuery(history: [1, 2, 3])
             XCTAssertEqual(loaded.model.score(q), trained.model.score(q), kind)
+            if let ease = loaded.model as? EASE {
+                // Served from the mapped weights file, not a copy in this process.
+                XCTAssertTrue(ease.weights.isMapped)
+                XCTAssertFalse((trained.model as! EASE).weights.isMapped)
+            }
             // Titles resolve without case or accents, with or without the year.
             XCTAssertEqual(try loaded.resolveItem("cafe lumiere"), 0)
             XCTAssertEqual(try loaded.resolveItem("Café Lumière (2003)"), 0)
