@@ -69,3 +69,48 @@ public enum MemoryBudget {
         return Int(s.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+/// This process's resident memory by kind (Linux `/proc/self/status`): private memory
+/// (`RssAnon`) and pages of mapped files (`RssFile`), which processes mapping the same file share.
+public struct ProcessMemory: Sendable, CustomStringConvertible {
+    public var residentBytes: Int
+    public var privateBytes: Int
+    public var fileBytes: Int
+    public var peakBytes: Int
+    /// Resident memory with each shared page divided among the processes that map it.
+    public var proportionalBytes: Int
+
+    public static func current() -> ProcessMemory {
+        var m = ProcessMemory(residentBytes: 0, privateBytes: 0, fileBytes: 0, peakBytes: 0, proportionalBytes: 0)
+        if let r = try? String(contentsOfFile: "/proc/self/smaps_rollup", encoding: .utf8) {
+            for line in r.split(separator: "\n") where line.hasPrefix("Pss:") {
+                let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if f.count >= 2, let kb = Int(f[1]) { m.proportionalBytes = kb * 1024 }
+            }
+        }
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return m }
+        for line in s.split(separator: "\n") {
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 2, let kb = Int(f[1]) else { continue }
+            switch f[0] {
+            case "VmRSS:": m.residentBytes = kb * 1024
+            case "RssAnon:": m.privateBytes = kb * 1024
+            case "RssFile:": m.fileBytes = kb * 1024
+            case "VmHWM:": m.peakBytes = kb * 1024
+            default: break
+            }
+        }
+        return m
+    }
+
+    public var description: String {
+        "resident \(MemoryBudget.format(residentBytes)) (private \(MemoryBudget.format(privateBytes)), mapped files \(MemoryBudget.format(fileBytes))), proportional \(MemoryBudget.format(proportionalBytes)), peak \(MemoryBudget.format(peakBytes))"
+    }
+
+    public var json: [String: Int] {
+        [
+            "resident_bytes": residentBytes, "private_bytes": privateBytes, "file_bytes": fileBytes, "peak_bytes": peakBytes,
+            "proportional_bytes": proportionalBytes,
+        ]
+    }
+}

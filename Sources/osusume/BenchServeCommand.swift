@@ -85,12 +85,13 @@ struct BenchServeCommand: ParsableCommand {
             try printJSON(
                 [
                     "model": set.identities[0].source, "kind": set.identities[0].kind, "items": n, "history": history, "k": k,
-                    "requests": requests, "threads": Threads.count, "load_s": loadSeconds,
+                    "requests": requests, "threads": Threads.count, "load_s": loadSeconds, "memory": ProcessMemory.current().json,
                     "paths": results.filter { !$0.1.isEmpty }.map { ["path": $0.0, "requests": $0.1.count, "latency": latencySummary($0.1)] as [String: Any] },
                 ] as [String: Any])
             return
         }
         print("bench serve: \(set.identities[0].kind) over \(n) items (\(model ?? "synthetic")), history \(history), k \(k), one thread")
+        print(String(format: "loaded in %.2fs; memory: %@", loadSeconds, ProcessMemory.current().description))
         print(
             renderTable(
                 ["path", "requests", "p50", "p90", "p99", "max"],
