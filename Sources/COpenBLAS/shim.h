@@ -24,6 +24,8 @@ char *openblas_get_corename(void);
 // LAPACK (Fortran calling convention, column-major).
 void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info);
 void spotri_(const char *uplo, const int *n, float *a, const int *lda, int *info);
+void sposv_(const char *uplo, const int *n, const int *nrhs, float *a, const int *lda, float *b,
+            const int *ldb, int *info);
 void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda, float *w,
              float *work, const int *lwork, int *iwork, const int *liwork, int *info);
 

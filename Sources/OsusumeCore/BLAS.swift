@@ -138,6 +138,21 @@ public enum LAPACK {
         }
     }
 
+    /// Solves A·x = b for a symmetric positive-definite n×n A (Cholesky, sposv): `b` becomes x,
+    /// `a` its factor. Returns false when A is not positive definite.
+    public static func solveSPD(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, n: Int) -> Bool {
+        var uplo: CChar = CChar(UInt8(ascii: "L"))
+        #if canImport(Accelerate)
+        var nn = __CLPK_integer(n), one = __CLPK_integer(1), ld = __CLPK_integer(n), inf = __CLPK_integer(0)
+        sposv_(&uplo, &nn, &one, a, &ld, b, &ld, &inf)
+        return inf == 0
+        #else
+        var n32 = Int32(n), one: Int32 = 1, ld = Int32(n), info: Int32 = 0
+        sposv_(&uplo, &n32, &one, a, &ld, b, &ld, &info)
+        return info == 0
+        #endif
+    }
+
     /// Eigen-decomposition of a symmetric n×n matrix (row-major, overwritten by eigenvectors as
     /// columns of the column-major result, i.e. rows of the returned row-major matrix). Returns
     /// eigenvalues in ascending order; `a` then holds eigenvector i in row i.

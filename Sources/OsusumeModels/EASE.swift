@@ -30,7 +30,9 @@ public final class EASE: ExplainableRecommender {
         let n = data.log.itemCount
         guard n > 0 else { throw OsusumeError.emptyData("ease: no items to fit") }
         guard n <= config.maxItems else {
-            throw OsusumeError.invalidArgument("ease: \(n) items exceed maxItems=\(config.maxItems) (B needs \(n * n * 4 / 1_000_000) MB); filter the catalog or raise maxItems")
+            throw OsusumeError.invalidArgument(
+                "ease: \(n) items exceed maxItems=\(config.maxItems) (B needs \(n * n * 4 / 1_000_000) MB); "
+                    + "filter the catalog, raise maxItems, or use localease (sparse, for large catalogs)")
         }
         guard config.lambda > 0 else { throw OsusumeError.invalidArgument("ease: lambda must be > 0") }
         let x = data.log.csr()
@@ -50,7 +52,7 @@ public final class EASE: ExplainableRecommender {
         let need = useDual ? matrix + 2 * users * n * 4 + users * users * 4 : matrix
         try MemoryBudget.require(
             need, for: "ease with \(n) items", detail: useDual ? "B \(MemoryBudget.format(matrix)) + the dual form's user matrices" : "B is items² floats: \(MemoryBudget.format(matrix))",
-            advice: "drop rare items (--min-item, --kcore), or use a machine with more memory")
+            advice: "use localease (sparse, for large catalogs), drop rare items (--min-item, --kcore), or use a machine with more memory")
         weights = FloatBuffer(useDual ? try fitDual(x, n: n) : try fitPrimal(x, n: n))
         itemCount = n
     }

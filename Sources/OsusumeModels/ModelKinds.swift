@@ -17,7 +17,7 @@ public struct ModelKinds: @unchecked Sendable {
     /// The models of OsusumeModels: popularity, newest, ItemKNN, EASE, content-based, PureSVD,
     /// ALS and BPR.
     public static let standard = ModelKinds([
-        Popularity.self, Newest.self, ItemKNN.self, EASE.self, ContentBased.self, PureSVD.self, ALS.self, BPR.self,
+        Popularity.self, Newest.self, ItemKNN.self, EASE.self, LocalEASE.self, ContentBased.self, PureSVD.self, ALS.self, BPR.self,
     ])
 
     /// This list with `more` added (a kind of the same name is replaced).
