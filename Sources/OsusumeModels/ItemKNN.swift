@@ -127,23 +127,20 @@ public final class ItemKNN: ExplainableRecommender {
         return query.history.map { sim[$0] ?? 0 }
     }
 
+    static let tensorNames = SparseItemRows.Names(rowPointers: "neighbour_ptr", columns: "neighbour_index", values: "neighbour_similarity")
+
     public func state() throws -> SafeTensors {
         var st = SafeTensors()
-        st.set("neighbour_ptr", int64s: nbrPtr.map(Int64.init), shape: [nbrPtr.count])
-        st.set("neighbour_index", int32s: nbrIdx, shape: [nbrIdx.count])
-        st.set("neighbour_similarity", floats: nbrSim, shape: [nbrSim.count])
+        SparseItemRows(rowPointers: nbrPtr, columns: nbrIdx, values: nbrSim).write(into: &st, names: Self.tensorNames)
         return st
     }
 
     public func restore(_ state: SafeTensors) throws {
-        let ptr = try state.int64s("neighbour_ptr").values.map { Int($0) }
-        nbrIdx = try state.int32s("neighbour_index").values
-        nbrSim = try state.floats("neighbour_similarity").values
-        guard let last = ptr.last, last == nbrIdx.count, nbrIdx.count == nbrSim.count else {
-            throw OsusumeError.modelFile("itemknn: neighbour tensors are inconsistent")
-        }
-        nbrPtr = ptr
-        itemCount = ptr.count - 1
+        let rows = try SparseItemRows.read(from: state, names: Self.tensorNames, kind: Self.kind)
+        nbrPtr = rows.rowPointers
+        nbrIdx = rows.columns
+        nbrSim = rows.values
+        itemCount = rows.itemCount
         buildInverse()
     }
 }

@@ -243,23 +243,17 @@ public final class LocalEASE: ExplainableRecommender {
         }
     }
 
+    static let tensorNames = SparseItemRows.Names(rowPointers: "rowPointers", columns: "columns", values: "weights")
+
     public func state() throws -> SafeTensors {
         var st = SafeTensors()
-        st.set("rowPointers", int64s: rowPointers.map(Int64.init), shape: [rowPointers.count])
-        st.set("columns", int32s: columns, shape: [columns.count])
-        st.set("weights", floats: weights, shape: [weights.count])
+        SparseItemRows(rowPointers: rowPointers, columns: columns, values: weights).write(into: &st, names: Self.tensorNames)
         return st
     }
 
     public func restore(_ state: SafeTensors) throws {
-        let ptr = try state.int64s("rowPointers").values.map(Int.init)
-        let cols = try state.int32s("columns").values
-        let vals = try state.floats("weights").values
-        let n = ptr.count - 1
-        guard n >= 1, ptr.first == 0, ptr.last == cols.count, cols.count == vals.count,
-            zip(ptr, ptr.dropFirst()).allSatisfy({ $0 <= $1 }), cols.allSatisfy({ $0 >= 0 && Int($0) < n })
-        else { throw OsusumeError.modelFile("localease: rowPointers, columns and weights do not describe a sparse \(max(n, 0))-item matrix") }
-        rowPointers = ptr; columns = cols; weights = vals; itemCount = n
+        let b = try SparseItemRows.read(from: state, names: Self.tensorNames, kind: Self.kind)
+        rowPointers = b.rowPointers; columns = b.columns; weights = b.values; itemCount = b.itemCount
     }
 }
 
