@@ -43,15 +43,20 @@ public final class ServeMetrics: @unchecked Sendable {
 
     public func recordFeedbackStored(count: Int = 1) { feedbackStored.increment(by: count) }
 
+    /// A full metric name as one descriptor (no unit suffix added: the names carry theirs).
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     /// A gauge without labels, set to `value`.
     public func set(_ name: String, _ value: Double, help: String) {
-        registry.makeGauge(name: name, help: help).set(value)
+        registry.makeGauge(descriptor: Self.descriptor(name, help)).set(value)
     }
 
     /// A counter that follows a running total kept elsewhere (it only ever advances).
     public func setTotal(_ name: String, _ total: Int, help: String) {
         lock.lock(); defer { lock.unlock() }
-        var entry = totals[name] ?? (registry.makeCounter(name: name, help: help), 0)
+        var entry = totals[name] ?? (registry.makeCounter(descriptor: Self.descriptor(name, help)), 0)
         if total > entry.value { entry.counter.increment(by: Int64(total - entry.value)); entry.value = total }
         totals[name] = entry
     }
@@ -63,7 +68,7 @@ public final class ServeMetrics: @unchecked Sendable {
         for s in series {
             let key = name + "\u{1}" + s.labels.map { "\($0.0)=\($0.1)" }.joined(separator: "\u{1}")
             keep.insert(key)
-            let g = labelledGauges[key] ?? registry.makeGauge(name: name, labels: s.labels, help: help)
+            let g = labelledGauges[key] ?? registry.makeGauge(descriptor: Self.descriptor(name, help), labels: s.labels)
             g.set(s.value)
             labelledGauges[key] = g
         }
