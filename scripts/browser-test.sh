@@ -37,11 +37,22 @@ mkdir -p "$SHOTS"
 ANIME_DATA="${ANIME_DATA:-../shared/data/anime/caserec-anime-5000users}"
 WORK="$(mktemp -d)"
 SERVER_PID=""; CHROME_PID=""
-cleanup() {
+# Chromium's helper processes (renderer, crash handler) outlive the main one and keep writing
+# into the profile; stop every process using this run's profile before removing it.
+stop_chromium() {
   [ -n "$CHROME_PID" ] && kill "$CHROME_PID" 2>/dev/null || true
+  pkill -f -- "--user-data-dir=$WORK/profile" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    pgrep -f -- "--user-data-dir=$WORK/profile" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  pkill -9 -f -- "--user-data-dir=$WORK/profile" 2>/dev/null || true
+}
+cleanup() {
+  stop_chromium
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" 2>/dev/null || { sleep 1; rm -rf "$WORK" 2>/dev/null; } || true
 }
 trap cleanup EXIT
 
@@ -70,7 +81,7 @@ run_catalog() {
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "browser test FAILED: the server exited:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
     sleep 0.2
   done
-  rm -rf "$WORK/profile"
+  rm -rf "$WORK/profile" 2>/dev/null || true
   "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --no-default-browser-check \
     --disable-extensions --user-data-dir="$WORK/profile" --remote-debugging-address=127.0.0.1 \
     --remote-debugging-port="$devtools" --window-size=1280,900 about:blank >"$WORK/chromium.log" 2>&1 &
@@ -80,7 +91,8 @@ run_catalog() {
     echo "--- chromium log ---" >&2; tail -20 "$WORK/chromium.log" >&2
     exit 1
   fi
-  kill "$CHROME_PID" "$SERVER_PID" 2>/dev/null || true
+  stop_chromium
+  kill "$SERVER_PID" 2>/dev/null || true
   wait "$CHROME_PID" "$SERVER_PID" 2>/dev/null || true
   CHROME_PID=""; SERVER_PID=""
 }
