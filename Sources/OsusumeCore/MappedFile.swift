@@ -77,3 +77,38 @@ public struct FloatBuffer: RandomAccessCollection, @unchecked Sendable {
     /// The values as an array (a copy when mapped).
     public var values: [Float] { mapped == nil ? array : withUnsafeBufferPointer { Array($0) } }
 }
+
+/// Read-only IEEE float16 values (their bits), in an array or in a mapped file, like
+/// `FloatBuffer`: half the memory of float32 where that precision is enough.
+public struct HalfBuffer: @unchecked Sendable {
+    private let array: [UInt16]
+    private let mapped: UnsafePointer<UInt16>?
+    private let owner: AnyObject?
+    public let count: Int
+
+    public init(_ bits: [UInt16] = []) {
+        array = bits; mapped = nil; owner = nil; count = bits.count
+    }
+
+    public init(mapped pointer: UnsafePointer<UInt16>, count: Int, owner: AnyObject) {
+        array = []; mapped = pointer; self.owner = owner; self.count = count
+    }
+
+    /// Rounds each float to the nearest float16.
+    public init(rounding values: FloatBuffer) {
+        self.init(values.withUnsafeBufferPointer { $0.map { SafeTensors.floatToHalf($0) } })
+    }
+
+    public var isMapped: Bool { mapped != nil }
+
+    /// Value `i` as a Float.
+    public subscript(i: Int) -> Float {
+        precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)")
+        return SafeTensors.halfToFloat(mapped.map { $0[i] } ?? array[i])
+    }
+
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt16>) throws -> R) rethrows -> R {
+        if let m = mapped { return try withExtendedLifetime(owner) { try body(UnsafeBufferPointer(start: m, count: count)) } }
+        return try array.withUnsafeBufferPointer(body)
+    }
+}

@@ -110,7 +110,7 @@ public struct SafeTensors {
         return (out, e.shape)
     }
 
-    static func halfToFloat(_ h: UInt16) -> Float {
+    public static func halfToFloat(_ h: UInt16) -> Float {
         let sign = UInt32(h >> 15) << 31
         let exp = Int((h >> 10) & 0x1f), mant = UInt32(h & 0x3ff)
         if exp == 0 {
@@ -237,6 +237,47 @@ public struct SafeTensors {
         }
         let (v, shape) = try floats(name)
         return (FloatBuffer(v), shape)
+    }
+
+    /// A float16 tensor's bits as a `HalfBuffer`: a view into the mapped file when possible, else
+    /// a copy. Throws unless the tensor is F16.
+    public func halfBuffer(_ name: String) throws -> (values: HalfBuffer, shape: [Int]) {
+        guard let e = tensors[name] else { throw OsusumeError.modelFile("tensor '\(name)' is missing") }
+        guard e.dtype == .f16 else { throw OsusumeError.modelFile("tensor '\(name)' is \(e.dtype.rawValue), expected F16") }
+        if let file = mapping, let offset = e.fileOffset, UInt32(1).littleEndian == 1, offset % 2 == 0 {
+            return (HalfBuffer(mapped: (file.base + offset).assumingMemoryBound(to: UInt16.self), count: e.count, owner: file), e.shape)
+        }
+        let bits = e.bytes.withUnsafeBytes { raw in (0..<e.count).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) } }
+        return (HalfBuffer(bits), e.shape)
+    }
+
+    public mutating func set(_ name: String, halves: HalfBuffer, shape: [Int]) {
+        precondition(shape.reduce(1, *) == halves.count, "shape \(shape) does not match \(halves.count) values")
+        tensors[name] = Entry(dtype: .f16, shape: shape, bytes: halves.withUnsafeBufferPointer { Data(buffer: $0) })
+    }
+
+    /// The nearest float16 (round to nearest even; overflow to infinity), as bits.
+    public static func floatToHalf(_ f: Float) -> UInt16 {
+        let bits = f.bitPattern
+        let sign = UInt16((bits >> 16) & 0x8000)
+        let exp = Int((bits >> 23) & 0xff), man = bits & 0x7f_ffff
+        if exp == 0xff { return sign | 0x7c00 | (man != 0 ? 0x200 : 0) }
+        let e = exp - 127 + 15
+        if e >= 31 { return sign | 0x7c00 }
+        if e <= 0 {
+            // Subnormal half (or zero): shift the full mantissa into place, rounding to nearest even.
+            if e < -10 { return sign }
+            let full = man | 0x80_0000
+            let shift = UInt32(14 - e)
+            var half = full >> shift
+            let rest = full & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+            if rest > halfway || (rest == halfway && half & 1 == 1) { half += 1 }
+            return sign | UInt16(half)
+        }
+        var half = UInt32(e) << 10 | man >> 13
+        let rest = man & 0x1fff
+        if rest > 0x1000 || (rest == 0x1000 && half & 1 == 1) { half += 1 } // may carry into the exponent: still right
+        return sign | UInt16(half)
     }
 
     public init(contentsOf url: URL) throws {

@@ -590,6 +590,50 @@ KATTR int F(bpr_step_k)(float *w, float *hi, float *hj, long f, float lr, float 
     return x > 0;
 }
 
+// float16 bits → float (any width; subnormals, infinities and NaN kept).
+ATTR float F(half_to_float)(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) { bits = sign; }
+        else {  // subnormal: normalise
+            int e = -1;
+            do { man <<= 1; e++; } while (!(man & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// y[0..w) += Σ_p vals[p] · table[idx[p]·ld + (0..w)] with the table's rows in float16: the
+// gather-accumulate of sparse_gather_axpy over half-precision rows (EASE's B stored as f16).
+KATTR void F(sparse_gather_axpy_f16_k)(const float *vals, const int32_t *idx, long n, const uint16_t *table,
+                                       long ld, float *y, long w) {
+    long j = 0;
+#if VW > 4
+    typedef _Float16 VHalf __attribute__((vector_size(VW * 2), aligned(2)));
+    for (; j + VW <= w; j += VW) {
+        VF a = F(load)(y + j);
+        for (long p = 0; p < n; p++) {
+            VHalf h;
+            memcpy(&h, table + (long)idx[p] * ld + j, sizeof h);
+            a += F(splat)(vals[p]) * __builtin_convertvector(h, VF);
+        }
+        F(store)(y + j, a);
+    }
+#endif
+    for (; j < w; j++) {
+        float a = y[j];
+        for (long p = 0; p < n; p++) a += vals[p] * F(half_to_float)(table[(long)idx[p] * ld + j]);
+        y[j] = a;
+    }
+}
+
 // Dropout from a counter-based hash: element i of a call keeps its value when bits 8..31 of
 // mix(mix(offset + i + k0) ^ k1) reach `threshold` (p · 2²⁴), so the mask depends only on the
 // seed's keys and the element's index, never on how the work is split across threads.
@@ -639,6 +683,7 @@ static const osk_table CAT(table, SUFFIX) = {
     F(layer_norm_forward_k), F(layer_norm_backward_k), F(softmax_xent_rows_k),
     F(attention_softmax_k), F(attention_softmax_backward_k), F(adamw_k), F(sum_squares_k),
     F(sparse_gather_axpy_k), F(dropout_k), F(dropout_backward_k), F(als_cg_k), F(bpr_step_k),
+    F(sparse_gather_axpy_f16_k),
 };
 
 #undef CAT2

@@ -30,6 +30,7 @@ typedef struct {
     void (*dropout_backward_k)(const float *, const uint8_t *, float *, long, float);
     void (*als_cg_k)(float *, const float *, const float *, const int32_t *, const float *, long, float, long, long, float *);
     int (*bpr_step_k)(float *, float *, float *, long, float, float, int);
+    void (*sparse_gather_axpy_f16_k)(const float *, const int32_t *, long, const uint16_t *, long, float *, long);
 } osk_table;
 
 #define SUFFIX _portable
@@ -151,4 +152,7 @@ void osk_als_cg(float *x, const float *gram, const float *other, const int32_t *
 }
 int osk_bpr_step(float *w, float *hi, float *hj, long factors, float lr, float reg, int update_items) {
     return active->bpr_step_k(w, hi, hj, factors, lr, reg, update_items);
+}
+void osk_sparse_gather_axpy_f16(const float *vals, const int32_t *idx, long n, const uint16_t *table, long ld, float *y, long w) {
+    active->sparse_gather_axpy_f16_k(vals, idx, n, table, ld, y, w);
 }

@@ -90,6 +90,8 @@ void osk_als_cg(float *x, const float *gram, const float *other, const int32_t *
 /// One BPR-MF SGD step on user w (f floats) and item rows hi, hj (f + 1 floats, bias last); the
 /// items are left alone when update_items is 0. Returns 1 when hi already ranked above hj.
 int osk_bpr_step(float *w, float *hi, float *hj, long factors, float lr, float reg, int update_items);
+/// osk_sparse_gather_axpy over a table of float16 rows (IEEE half bits).
+void osk_sparse_gather_axpy_f16(const float *vals, const int32_t *idx, long n, const uint16_t *table, long ld, float *y, long w);
 #ifdef __cplusplus
 }
 #endif
