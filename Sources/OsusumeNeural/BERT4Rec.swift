@@ -5,7 +5,8 @@ import OsusumeModels
 import OsusumeTensor
 
 /// BERT4Rec (Sun et al. 2019): a bidirectional Transformer trained by cloze — random positions
-/// are replaced by a [MASK] token and predicted (softmax over all items). At inference a [MASK]
+/// are replaced by a [MASK] token and predicted (softmax over all items up to `sampledAbove`
+/// items, a logQ-corrected sampled softmax above, or gBCE on request). At inference a [MASK]
 /// is appended to the history and its prediction gives the scores. Options: genre embeddings
 /// added to item embeddings, and no position embeddings.
 public final class BERT4Rec: EpochTrainable {
@@ -28,6 +29,18 @@ public final class BERT4Rec: EpochTrainable {
         /// Probability that a training window instead has only its last item masked (the
         /// inference situation).
         public var lastMaskProbability = 0.1
+        /// "auto" (full softmax up to `sampledAbove` items, sampled softmax above), "ce",
+        /// "sampled-ce" (softmax over the target and `negatives` items shared by the batch, drawn
+        /// `popularityShare` by popularity, logQ-corrected) or "gbce" (gSASRec's generalised BCE
+        /// over `negatives` uniform items, calibration `gbceT`).
+        public var loss = "auto"
+        public var sampledAbove = 16_384
+        public var negatives = 1024
+        public var popularityShare = 0.5
+        /// Positions that share one set of negatives: each group of this many positions gets its
+        /// own set, so a batch meets many more distinct negatives at the same cost.
+        public var negativeGroupRows = 256
+        public var gbceT = 0.75
         public var ceChunkRows = 128
         public var allWindows = false
         public var batchSize = 128
@@ -69,6 +82,7 @@ public final class BERT4Rec: EpochTrainable {
     var optimizer: Adam?
     var windows: [SequenceWindow] = []
     var seed: UInt64 = 42
+    var lossFunction: SequenceLossFunction?
     var maskToken: Int32 { Int32(itemCount + 1) }
 
     public init(config: Config) { self.config = config }
@@ -96,6 +110,14 @@ public final class BERT4Rec: EpochTrainable {
         }
         if config.threads > 0 { Engine.threads = config.threads }
         itemCount = data.log.itemCount
+        let loss = try SequenceLoss.resolve(
+            config.loss, model: "bert4rec", itemCount: itemCount, sampledAbove: config.sampledAbove,
+            negatives: config.negatives, gbceT: config.gbceT)
+        lossFunction = loss.map {
+            SequenceLossFunction(
+                loss: $0, itemCounts: data.log.itemCounts(), negatives: config.negatives,
+                groupRows: config.negativeGroupRows, popularityShare: config.popularityShare, chunkRows: config.ceChunkRows)
+        }
         seed = data.seed
         Engine.seed(seed)
         var genreMatrix: Tensor?
@@ -158,12 +180,13 @@ public final class BERT4Rec: EpochTrainable {
             let pad = inputs.length - t.count
             for (j, v) in t.enumerated() { if let v { positions.append(Int32(r * inputs.length + pad + j)); targets.append(v) } }
         }
-        let chunk = config.ceChunkRows
+        guard let lossFunction else { fatalError("bert4rec: not prepared") }
+        let drawn = lossFunction.draw(rows: targets.count, &rng)
         let (loss, g) = valueAndGrad(net) { net -> Tensor in
             let table = net.encoder.table()
             let h = net.encoder(inputs, table: table, causal: false)
             let hm = net.head(gatherRows(h, positions))
-            return chunkedCrossEntropy(hidden: hm, weight: table, bias: net.outputBias, targets: IndexTensor(targets), chunkRows: chunk)
+            return lossFunction(hidden: hm, table: table, bias: net.outputBias, targets: IndexTensor(targets), negatives: drawn)
         }
         var grads = g
         if config.clipNorm > 0 { grads.clipNorm(Float(config.clipNorm)) }

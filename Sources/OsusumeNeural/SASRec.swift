@@ -6,8 +6,9 @@ import OsusumeTensor
 
 /// SASRec (Kang & McAuley 2018): causal self-attention over a user's recent items, learned
 /// positions, scores from the shared item embeddings. Trained to predict the next item at every
-/// position with full cross-entropy (default), BCE with one sampled negative (the original), or
-/// cross-entropy over N sampled negatives.
+/// position with full cross-entropy (the default up to `sampledAbove` items), a sampled softmax
+/// over negatives shared by the batch with the logQ correction (the default above), gSASRec's
+/// gBCE, or BCE with one sampled negative (the original).
 public final class SASRec: EpochTrainable {
     public struct Config: ModelConfig {
         /// Longest input window; longer histories are cut into windows (`allWindows`) or truncated.
@@ -37,10 +38,28 @@ public final class SASRec: EpochTrainable {
         public var positionsFromStart = true
         /// Multiply item embeddings by √dim at the input, as the original SASRec.
         public var scaleEmbeddings = true
-        /// "ce" (full softmax over all items), "bce" (one sampled negative per position, the
-        /// original), or "sampled-ce" (softmax over the target and `negatives` sampled items).
-        public var loss = "ce"
-        public var negatives = 100
+        /// "auto" (full softmax up to `sampledAbove` items, sampled softmax above), "ce" (full
+        /// softmax over all items), "sampled-ce" (softmax over the target and `negatives` sampled
+        /// items), "gbce" (gSASRec's generalised BCE over `negatives` uniform items) or "bce" (one
+        /// sampled negative per position, the original).
+        public var loss = "auto"
+        /// Above this many items "auto" trains with the sampled softmax: the full softmax's
+        /// rows × items logits would cost several times the encoder (ML-20M: 27k items).
+        public var sampledAbove = 16_384
+        /// Negatives for "sampled-ce" and "gbce": per batch, or per position with `negativeSampling=row`.
+        public var negatives = 1024
+        /// "batch": sets of negatives shared by `negativeGroupRows` positions, drawn from
+        /// `popularityShare` popularity + the rest uniform, logQ-corrected (one matrix product);
+        /// "row": uniform negatives per position among the items the user has not seen, no
+        /// correction (the earlier sampled-ce; rows × negatives × dim memory).
+        public var negativeSampling = "batch"
+        /// Share of the sampled-softmax negatives drawn by popularity (gbce: always uniform).
+        public var popularityShare = 0.5
+        /// Positions that share one set of negatives: each group of this many positions gets its
+        /// own set, so a batch meets many more distinct negatives at the same cost.
+        public var negativeGroupRows = 256
+        /// gBCE calibration t in [0, 1]: β = α·(t·(1 − 1/α) + 1/α), α = negatives / (items − 1).
+        public var gbceT = 0.75
         /// Rows per chunk of the full cross-entropy (the rows × items logits exist one chunk at a time).
         public var ceChunkRows = 512
         /// Train on every window of long histories (true) or only the most recent one.
@@ -71,6 +90,9 @@ public final class SASRec: EpochTrainable {
     var optimizer: Adam?
     var windows: [SequenceWindow] = []
     var userItems: [Set<Int32>] = []
+    var lossFunction: SequenceLossFunction?
+    /// Per-position negatives among the user's unseen items ("bce", or "sampled-ce" by row).
+    var rowSampling = false
     var seed: UInt64 = 42
 
     public init(config: Config) { self.config = config }
@@ -93,11 +115,20 @@ public final class SASRec: EpochTrainable {
     }
 
     public func prepare(_ data: TrainingData) throws {
-        guard ["ce", "bce", "sampled-ce"].contains(config.loss) else {
-            throw OsusumeError.invalidArgument("sasrec: loss must be ce, bce or sampled-ce, got '\(config.loss)'")
+        guard ["batch", "row"].contains(config.negativeSampling) else {
+            throw OsusumeError.invalidArgument("sasrec: negativeSampling must be batch or row, got '\(config.negativeSampling)'")
         }
         if config.threads > 0 { Engine.threads = config.threads }
         itemCount = data.log.itemCount
+        let loss = try SequenceLoss.resolve(
+            config.loss, model: "sasrec", itemCount: itemCount, sampledAbove: config.sampledAbove,
+            negatives: config.negatives, gbceT: config.gbceT, extra: ["bce"])
+        rowSampling = loss == nil || (loss == .sampledSoftmax && config.negativeSampling == "row")
+        lossFunction = loss.map {
+            SequenceLossFunction(
+                loss: $0, itemCounts: data.log.itemCounts(), negatives: config.negatives,
+                groupRows: config.negativeGroupRows, popularityShare: config.popularityShare, chunkRows: config.ceChunkRows)
+        }
         seed = data.seed
         Engine.seed(seed)
         net = try makeNetwork(genreMatrix: nil)
@@ -107,7 +138,8 @@ public final class SASRec: EpochTrainable {
         windows = SequenceWindows.make(
             sequences, size: config.maxLength + 1, step: config.maxLength, minimum: 2,
             allWindows: config.allWindows)
-        userItems = sequences.map { Set($0.map { $0 + 1 }) }
+        // Only per-position sampling needs each user's items (a large log's worth of sets).
+        userItems = rowSampling ? sequences.map { Set($0.map { $0 + 1 }) } : []
         let steps = (windows.count + config.batchSize - 1) / config.batchSize * config.epochs
         optimizer = Adam(
             schedule: try SequenceSupport.schedule(
@@ -145,10 +177,22 @@ public final class SASRec: EpochTrainable {
             let pad = length - next.count
             for (j, t) in next.enumerated() { targets[r * length + pad + j] = t; valid.append(Int32(r * length + pad + j)) }
         }
-        // Negatives: uniform over the items the user has not interacted with.
+        if !rowSampling, let lossFunction {
+            let drawn = lossFunction.draw(rows: valid.count, &rng)
+            let (loss, g) = valueAndGrad(net) { net -> Tensor in
+                let table = net.table()
+                let h = net(inputs, table: table, causal: true)
+                return lossFunction(hidden: h, table: table, bias: nil, targets: IndexTensor(targets), negatives: drawn)
+            }
+            var grads = g
+            if config.clipNorm > 0 { grads.clipNorm(Float(config.clipNorm)) }
+            optimizer.update(net, grads)
+            return loss
+        }
+        // Per-position negatives: uniform over the items the user has not interacted with.
         var candidates: [Int32] = []
         let negatives = config.loss == "bce" ? 1 : config.negatives
-        if config.loss != "ce" {
+        do {
             candidates.reserveCapacity(valid.count * (1 + negatives))
             for row in valid {
                 let r = Int(row) / length
@@ -161,13 +205,10 @@ public final class SASRec: EpochTrainable {
                 }
             }
         }
-        let lossName = config.loss, chunk = config.ceChunkRows
+        let lossName = config.loss
         let (loss, g) = valueAndGrad(net) { net -> Tensor in
             let table = net.table()
             let h = net(inputs, table: table, causal: true)
-            if lossName == "ce" {
-                return chunkedCrossEntropy(hidden: h, weight: table, targets: IndexTensor(targets), chunkRows: chunk)
-            }
             let d = h.shape[2], n = valid.count
             let hv = gatherRows(h, valid).reshaped([n, 1, d])
             let cand = embedding(table, IndexTensor(candidates, shape: [n, 1 + negatives]))

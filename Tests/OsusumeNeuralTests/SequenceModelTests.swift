@@ -52,11 +52,21 @@ final class SequenceModelTests: XCTestCase {
     func testSASRecLearnsPlantedTransitionsWithEachLoss() throws {
         let data = SequencePlantedData()
         let pop = try hr10(Popularity(config: .init()), data)
-        for (loss, extra) in [("ce", [:]), ("bce", ["epochs": "30", "learningRate": "0.01"]), ("sampled-ce", ["negatives": "20"])] as [(String, [String: String])] {
+        let cases: [(String, [String: String])] = [
+            ("ce", [:]), ("bce", ["epochs": "30", "learningRate": "0.01"]),
+            ("sampled-ce", ["negatives": "20"]), ("sampled-ce", ["negatives": "20", "negativeSampling": "row"]),
+            ("sampled-ce", ["negatives": "20", "popularityShare": "0"]),
+            // gBCE leaves its starting plateau (all logits pushed down together) much later on
+            // this small log: more, smaller steps.
+            ("gbce", ["negatives": "20", "batchSize": "16", "epochs": "60"]),
+            // "auto" above sampledAbove items: the sampled softmax.
+            ("auto", ["sampledAbove": "50", "negatives": "20"]),
+        ]
+        for (loss, extra) in cases {
             let t0 = Date()
             let model = try make("sasrec", extra.merging(["loss": loss]) { $1 })
             let hr = try hr10(model, data)
-            print("sasrec loss=\(loss): HR@10 \(hr) (popularity \(pop)) in \(String(format: "%.1f", Date().timeIntervalSince(t0)))s")
+            print("sasrec loss=\(loss) \(extra): HR@10 \(hr) (popularity \(pop)) in \(String(format: "%.1f", Date().timeIntervalSince(t0)))s")
             XCTAssertGreaterThan(hr, 0.6, "sasrec \(loss)")
             XCTAssertGreaterThan(hr, pop + 0.4, "sasrec \(loss)")
             assertFollowsRule(model)
@@ -97,6 +107,68 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertGreaterThan(hr, pop + 0.3)
         assertFollowsRule(model)
         try assertRoundTrip(model, data)
+    }
+
+    func testBERT4RecLearnsWithSampledSoftmax() throws {
+        let data = SequencePlantedData()
+        let pop = try hr10(Popularity(config: .init()), data)
+        let model = try make(
+            "bert4rec",
+            [
+                "heads": "2", "epochs": "40", "maskProbability": "0.3", "lastMaskProbability": "0.2",
+                "schedule": "constant", "loss": "sampled-ce", "negatives": "50",
+            ])
+        let hr = try hr10(model, data)
+        print("bert4rec loss=sampled-ce: HR@10 \(hr) (popularity \(pop))")
+        XCTAssertGreaterThan(hr, 0.5)
+        XCTAssertGreaterThan(hr, pop + 0.3)
+        try assertRoundTrip(model, data)
+    }
+
+    /// The shared negatives follow the mixture they claim, and logQ is the log of each draw's
+    /// expected count.
+    func testNegativeSamplerFollowsItsMixture() {
+        let counts = [90, 9, 0, 1] // popularity weights (count + 1): 91, 10, 1, 2 of 104
+        let sampler = NegativeSampler(itemCounts: counts, popularityShare: 0.5)
+        var rng = SeededRandom(seed: 5)
+        var seen = [Double](repeating: 0, count: 4)
+        let draws = 400, k = 100
+        for _ in 0..<draws {
+            let (tokens, logQ) = sampler.sample(k, rng: &rng)
+            XCTAssertEqual(tokens.count, k)
+            for (t, q) in zip(tokens, logQ) {
+                let item = Int(t) - 1
+                seen[item] += 1
+                let expected = 0.5 / 4 + 0.5 * Double(counts[item] + 1) / 104
+                XCTAssertEqual(Double(q), log(Double(k) * expected), accuracy: 1e-5)
+            }
+        }
+        for i in 0..<4 {
+            let expected = 0.5 / 4 + 0.5 * Double(counts[i] + 1) / 104
+            XCTAssertEqual(seen[i] / Double(draws * k), expected, accuracy: 0.01, "item \(i)")
+        }
+    }
+
+    func testLossSettingsAreResolvedAndChecked() throws {
+        // gSASRec's β: 1 at t = 0 (plain BCE), α at t = 1.
+        XCTAssertEqual(SequenceLoss.gbceBeta(t: 0, negatives: 256, itemCount: 3417), 1, accuracy: 1e-6)
+        XCTAssertEqual(SequenceLoss.gbceBeta(t: 1, negatives: 256, itemCount: 3417), Float(256.0 / 3416), accuracy: 1e-6)
+        XCTAssertEqual(SequenceLoss.gbceBeta(t: 0.75, negatives: 256, itemCount: 3417), Float(0.75 * 256 / 3416 + 0.25), accuracy: 1e-6)
+        func resolve(_ name: String, items: Int, negatives: Int = 10, t: Double = 0.75) throws -> SequenceLoss? {
+            try SequenceLoss.resolve(name, model: "m", itemCount: items, sampledAbove: 100, negatives: negatives, gbceT: t)
+        }
+        XCTAssertEqual(try resolve("auto", items: 100), .full)
+        XCTAssertEqual(try resolve("auto", items: 101), .sampledSoftmax)
+        XCTAssertEqual(try resolve("ce", items: 1000), .full)
+        XCTAssertEqual(try resolve("gbce", items: 10), .gbce(t: 0.75))
+        XCTAssertThrowsError(try resolve("softmax", items: 10))
+        XCTAssertThrowsError(try resolve("sampled-ce", items: 10, negatives: 0))
+        XCTAssertThrowsError(try resolve("gbce", items: 10, t: 1.5))
+        let data = SequencePlantedData(users: 20)
+        let training = TrainingData(log: data.log, catalog: data.catalog, seed: 1)
+        XCTAssertThrowsError(try make("sasrec", ["loss": "bpr"]).fit(training))
+        XCTAssertThrowsError(try make("sasrec", ["loss": "sampled-ce", "negativeSampling": "user"]).fit(training))
+        XCTAssertThrowsError(try make("bert4rec", ["loss": "bce"]).fit(training))
     }
 
     func testBERT4RecWithGenresAndNoPositions() throws {

@@ -36,6 +36,68 @@ final class LossTests: XCTestCase {
         checkGradients([h, w]) { chunkedCrossEntropy(hidden: h, weight: w, targets: t, labelSmoothing: 0.1, chunkRows: 4) * 3 }
     }
 
+    /// Sampled losses against a plain Double computation from the full logits, with an accidental
+    /// hit (candidate 4 is the target of two rows), a repeated candidate and an ignored row.
+    func testSampledCrossEntropyMatchesReference() {
+        let h = randn([2, 5, 4], seed: 51), w = randn([9, 4], seed: 52), bias = randn([9], seed: 53)
+        let t = IndexTensor([1, 8, 0, -100, 4, 4, 2, 7, 3, 6], shape: [2, 5])
+        let candidates: [Int32] = [4, 0, 5, 5, 2], logQ: [Float] = [0.3, -0.2, 1.1, 1.1, 0.5]
+        let full = linear(h, weight: w, bias: bias)
+        func softplus(_ x: Double) -> Double { x > 0 ? x + Foundation.log1p(Foundation.exp(-x)) : Foundation.log1p(Foundation.exp(x)) }
+        var softmax = 0.0, gbce = 0.0, rows = 0.0
+        for r in 0..<10 where t.values[r] >= 0 {
+            let target = Int(t.values[r])
+            let pos = Double(full.data[r * 9 + target])
+            let negs = zip(candidates, logQ).filter { Int($0.0) != target }.map { (Double(full.data[r * 9 + Int($0.0)]), Double($0.1)) }
+            let z = [pos] + negs.map { $0.0 - $0.1 }
+            let m = z.max()!
+            softmax += m + Foundation.log(z.reduce(0) { $0 + Foundation.exp($1 - m) }) - pos
+            gbce += 0.25 * softplus(-pos) + negs.reduce(0) { $0 + softplus($1.0) }
+            rows += 1
+        }
+        for chunk in [1, 3, 256] {
+            let s = sampledCrossEntropy(hidden: h, weight: w, bias: bias, targets: t, candidates: candidates, logQ: logQ, chunkRows: chunk)
+            XCTAssertEqual(Double(s.item), softmax / rows, accuracy: 1e-4)
+            let g = sampledCrossEntropy(
+                hidden: h, weight: w, bias: bias, targets: t, candidates: candidates, logQ: logQ,
+                loss: .generalisedBCE(beta: 0.25), chunkRows: chunk)
+            XCTAssertEqual(Double(g.item), gbce / rows, accuracy: 1e-4)
+        }
+        checkGradients([h, w, bias]) {
+            sampledCrossEntropy(hidden: h, weight: w, bias: bias, targets: t, candidates: candidates, logQ: logQ, chunkRows: 3)
+        }
+        checkGradients([h, w]) { sampledCrossEntropy(hidden: h, weight: w, targets: t, candidates: candidates, chunkRows: 2) * 2 }
+        checkGradients([h, w, bias]) {
+            sampledCrossEntropy(
+                hidden: h, weight: w, bias: bias, targets: t, candidates: candidates, loss: .generalisedBCE(beta: 0.4), chunkRows: 4)
+        }
+        // Groups: rows with a target 0…3 use the first set, 4…7 the second, 8 the third.
+        let sets: [Int32] = [4, 0, 5, 1, 1, 8, 2, 3, 7], setsQ: [Float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+        var grouped = 0.0
+        for (l, r) in (0..<10).filter({ t.values[$0] >= 0 }).enumerated() {
+            let target = Int(t.values[r]), g = l / 4
+            let pos = Double(full.data[r * 9 + target])
+            let z = [pos] + (0..<3).filter { Int(sets[g * 3 + $0]) != target }.map { Double(full.data[r * 9 + Int(sets[g * 3 + $0])]) - Double(setsQ[g * 3 + $0]) }
+            let m = z.max()!
+            grouped += m + Foundation.log(z.reduce(0) { $0 + Foundation.exp($1 - m) }) - pos
+        }
+        for chunk in [1, 3, 256] {
+            let s = sampledCrossEntropy(hidden: h, weight: w, bias: bias, targets: t, candidates: sets, logQ: setsQ, groupRows: 4, chunkRows: chunk)
+            XCTAssertEqual(Double(s.item), grouped / rows, accuracy: 1e-4)
+        }
+        checkGradients([h, w, bias]) {
+            sampledCrossEntropy(hidden: h, weight: w, bias: bias, targets: t, candidates: sets, logQ: setsQ, groupRows: 4, chunkRows: 3)
+        }
+        checkGradients([h, w]) {
+            sampledCrossEntropy(hidden: h, weight: w, targets: t, candidates: sets, groupRows: 4, loss: .generalisedBCE(beta: 0.3), chunkRows: 2)
+        }
+        // Every item a candidate, no correction: the sampled softmax is the full one.
+        let all = (0..<9).map { Int32($0) }
+        XCTAssertEqual(
+            sampledCrossEntropy(hidden: h, weight: w, bias: bias, targets: t, candidates: all).item,
+            chunkedCrossEntropy(hidden: h, weight: w, bias: bias, targets: t).item, accuracy: 1e-5)
+    }
+
     func testBinaryCrossEntropyWithLogits() {
         let x = randn([3, 4], seed: 44, std: 3)
         let y = Tensor.randomUniform([3, 4], seed: 45)
