@@ -3,8 +3,9 @@
 # times import, EASE's exact fit against the LAPACK bound, full-ranking evaluation of every
 # user, and serving the saved model from one and from two processes at once.
 # Usage: scripts/scale-bench.sh [PRESET (default ml-20m)] [WORK FOLDER (default /tmp/osusume-scale)]
-# Needs about 12 GB of memory and 5 GB of disk for ml-20m; about 20 minutes on 2 cores
-# (SCALE_LARGE_CATALOG=0 skips the 100,000-item part: about 10 minutes).
+# Needs about 12 GB of memory and 5 GB of disk for ml-20m; about 35 minutes on 2 cores
+# (SCALE_LARGE_CATALOG=0 skips the 100,000-item part, SCALE_SEQUENTIAL=0 the SASRec and BERT4Rec
+# epochs: about 10 minutes without either).
 # Writes bench/results/scale-<preset>-<date>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ if [ "${SCALE_LARGE_CATALOG:-1}" = 1 ]; then
   timed "synth 100k items" "$BIN" synth --users 138493 --items 100000 --interactions 20000000 --out "$BIG"
   { "$BIN" evaluate --data "$BIG" --format movielens-csv --model ease --set maxItems=200000 2>&1 | tail -1 || true; } | tee -a "$OUT"
   timed "localease evaluate, 100k items" "$BIN" evaluate --data "$BIG" --format movielens-csv --model localease
+fi
+if [ "${SCALE_SEQUENTIAL:-1}" = 1 ]; then
+  # One training epoch of each sequential model at its defaults: above 16,384 items loss=auto
+  # trains with the sampled softmax (1,024 negatives per 256 positions, logQ-corrected).
+  for model in sasrec bert4rec; do
+    timed "$model one epoch (loss=auto; wall includes import and save)" "$BIN" train --data "$DATA" --format movielens-csv \
+      --model "$model" --set epochs=1 --out "$WORK/$model-$PRESET"
+    grep -E "sampledAbove|epoch 1/1 loss" "$WORK/stderr.txt" | tee -a "$OUT"
+  done
 fi
 timed "serve (one process)" "$BIN" bench serve --model "$MODEL" --requests 3000
 # Two processes serving the same mapped model at once: the second adds only its private memory.

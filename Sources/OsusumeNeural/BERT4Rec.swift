@@ -112,7 +112,7 @@ public final class BERT4Rec: EpochTrainable {
         itemCount = data.log.itemCount
         let loss = try SequenceLoss.resolve(
             config.loss, model: "bert4rec", itemCount: itemCount, sampledAbove: config.sampledAbove,
-            negatives: config.negatives, gbceT: config.gbceT)
+            negatives: config.negatives, groupRows: config.negativeGroupRows, gbceT: config.gbceT)
         lossFunction = loss.map {
             SequenceLossFunction(
                 loss: $0, itemCounts: data.log.itemCounts(), negatives: config.negatives,

@@ -122,7 +122,7 @@ public final class SASRec: EpochTrainable {
         itemCount = data.log.itemCount
         let loss = try SequenceLoss.resolve(
             config.loss, model: "sasrec", itemCount: itemCount, sampledAbove: config.sampledAbove,
-            negatives: config.negatives, gbceT: config.gbceT, extra: ["bce"])
+            negatives: config.negatives, groupRows: config.negativeGroupRows, gbceT: config.gbceT, extra: ["bce"])
         rowSampling = loss == nil || (loss == .sampledSoftmax && config.negativeSampling == "row")
         lossFunction = loss.map {
             SequenceLossFunction(

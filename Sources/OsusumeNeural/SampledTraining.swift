@@ -20,8 +20,8 @@ enum SequenceLoss: Equatable {
     /// returned as nil for the model to handle). "auto" means the full softmax up to `sampledAbove`
     /// items and the sampled softmax above; the choice is logged.
     static func resolve(
-        _ name: String, model: String, itemCount: Int, sampledAbove: Int, negatives: Int, gbceT: Double,
-        extra: [String] = []
+        _ name: String, model: String, itemCount: Int, sampledAbove: Int, negatives: Int, groupRows: Int = 256,
+        gbceT: Double, extra: [String] = []
     ) throws -> SequenceLoss? {
         let names = ["auto", "ce", "sampled-ce", "gbce"] + extra
         guard names.contains(name) else {
@@ -36,8 +36,8 @@ enum SequenceLoss: Equatable {
         case "auto":
             if itemCount > sampledAbove {
                 logLine(
-                    "\(model): \(itemCount) items > sampledAbove \(sampledAbove): sampled softmax over \(negatives) "
-                        + "negatives per batch (loss=ce for the full softmax)")
+                    "\(model): \(itemCount) items > sampledAbove \(sampledAbove): sampled softmax, \(negatives) "
+                        + "negatives per \(groupRows) positions, logQ-corrected (loss=ce for the full softmax)")
                 return .sampledSoftmax
             }
             return .full
