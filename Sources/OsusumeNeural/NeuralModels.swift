@@ -3,7 +3,7 @@ import OsusumeModels
 /// The neural model kinds, for the list an application assembles:
 /// `ModelKinds.standard.adding(NeuralModels.all)`.
 public enum NeuralModels {
-    public static let all: [any Recommender.Type] = [MultDAE.self, MultVAE.self, MultiTaskDAE.self, RecVAE.self, SASRec.self, BERT4Rec.self, NeuMF.self]
+    public static let all: [any Recommender.Type] = [MultDAE.self, MultVAE.self, MultiTaskDAE.self, RecVAE.self, SASRec.self, BERT4Rec.self, NeuMF.self, LightGCN.self]
 }
 
 extension ModelKinds {

@@ -174,3 +174,55 @@ private func columnMajor(_ x: SparseRows) -> (start: [Int], rows: [Int32], value
     }
     return (start, rows, values)
 }
+
+extension SparseRows {
+    /// The transpose (columns become rows), entries of each new row in the old row order.
+    public func transposed() -> SparseRows {
+        let (start, rows, values) = columnMajor(self)
+        var t = SparseRows(columnCount: rowCount)
+        t.offsets = start
+        t.columns = rows
+        t.values = values
+        return t
+    }
+}
+
+/// a · x for a sparse `a` [rows, n] and a dense `x` [n, dim]: each output row gathers the rows of x
+/// that its entries name. The gradient flows to x as aᵀ · g; pass `transposed` (aᵀ, or a itself
+/// when it is symmetric, as a graph's normalised adjacency) to skip transposing on every backward.
+public func sparseMatmul(_ a: SparseRows, _ x: Tensor, transposed: SparseRows? = nil) -> Tensor {
+    precondition(x.rank == 2 && x.shape[0] == a.columnCount, "sparseMatmul: x \(x.shape) for \(a.columnCount) columns")
+    if let transposed {
+        precondition(transposed.rowCount == a.columnCount && transposed.columnCount == a.rowCount, "sparseMatmul: transposed has the wrong shape")
+    }
+    let d = x.shape[1]
+    let out = Tensor(uninitialized: [a.rowCount, d])
+    gatherRowsProduct(a, UnsafePointer(x.data), d, out.data)
+    guard Tape.needs(x) else { return out }
+    Tape.record(out) { g in
+        let dx = Tensor(uninitialized: x.shape)
+        gatherRowsProduct(transposed ?? a.transposed(), UnsafePointer(g.data), d, dx.data)
+        accumulateGrad(x, dx, owned: true)
+    }
+    return out
+}
+
+/// out[r] = Σ over row r's entries of value · table[column], rows in parallel.
+private func gatherRowsProduct(_ a: SparseRows, _ table: UnsafePointer<Float>, _ d: Int, _ out: UnsafeMutablePointer<Float>) {
+    let o = SharedPointer(out)
+    let chunks = Threads.count > 1 && a.nonZeroCount * d >= parallelThreshold ? Threads.count * chunksPerThread : 1
+    a.offsets.withUnsafeBufferPointer { off in
+        a.columns.withUnsafeBufferPointer { cols in
+            a.values.withUnsafeBufferPointer { vals in
+                Threads.parallelFor(a.rowCount, chunks: chunks) { _, range in
+                    for r in range {
+                        let dst = o.base + r * d
+                        dst.initialize(repeating: 0, count: d)
+                        let lo = off[r], n = off[r + 1] - lo
+                        if n > 0 { osk_sparse_gather_axpy(vals.baseAddress! + lo, cols.baseAddress! + lo, n, table, d, dst, d) }
+                    }
+                }
+            }
+        }
+    }
+}

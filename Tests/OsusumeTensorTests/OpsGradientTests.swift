@@ -170,6 +170,26 @@ final class OpsGradientTests: XCTestCase {
         assertClose(gs[1]!.scalars, gd[1]!.scalars, tol: 1e-4)
     }
 
+    func testSparseMatmulAgreesWithDenseAndItsTranspose() {
+        var rng = SeededRandom(seed: 6)
+        var a = SparseRows(columnCount: 40)
+        for r in 0..<90 {
+            let cols = r % 7 == 0 ? [] : (0..<(1 + rng.nextInt(12))).map { _ in Int32(rng.nextInt(40)) }
+            a.appendRow(columns: cols, values: cols.map { _ in rng.nextGaussian() })
+        }
+        let x = randn([40, 70], seed: 46), weights = randn([90, 70], seed: 47)
+        let dense = a.dense()
+        assertClose(sparseMatmul(a, x).scalars, matmul(dense, x).scalars, tol: 1e-4)
+        XCTAssertEqual(a.transposed().dense().scalars, transpose(dense).scalars)
+        let (_, gs) = valueAndGrad(wrt: [x]) { sum(sparseMatmul(a, x) * weights) }
+        let (_, gt) = valueAndGrad(wrt: [x]) { sum(sparseMatmul(a, x, transposed: a.transposed()) * weights) }
+        let (_, gd) = valueAndGrad(wrt: [x]) { sum(matmul(dense, x) * weights) }
+        assertClose(gs[0]!.scalars, gd[0]!.scalars, tol: 1e-4)
+        XCTAssertEqual(gs[0]!.scalars, gt[0]!.scalars)
+        let small = randn([40, 3], seed: 48)
+        checkGradients([small]) { sparseMatmul(a, small) }
+    }
+
     func testSparseDropoutKeepsAboutOneMinusPAndScales() {
         var x = SparseRows(columnCount: 50)
         for r in 0..<100 { x.appendRow(columns: (0..<50).map { Int32($0) }, values: [Float](repeating: Float(r % 3 + 1), count: 50)) }
