@@ -122,8 +122,25 @@ struct ModelSettings: ParsableArguments {
     @Option(name: .customLong("set"), parsing: .upToNextOption, help: "Model hyper-parameters, key=value (repeatable).")
     var settings: [String] = []
 
-    func dictionary() throws -> [String: String] {
+    @Option(name: .customLong("settings-from"), help: "Settings from a JSON file written by `osusume tune` (its \"settings\"); --set overrides them.")
+    var settingsFrom: String?
+
+    /// The settings of `--settings-from` (checked to be for `model` when given), then `--set`.
+    func dictionary(model: String? = nil) throws -> [String: String] {
         var out: [String: String] = [:]
+        if let settingsFrom {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: settingsFrom)) } catch {
+                throw ValidationError("--settings-from \(settingsFrom): cannot read it (\(error.localizedDescription))")
+            }
+            guard let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let values = doc["settings"] as? [String: Any] else {
+                throw ValidationError("--settings-from \(settingsFrom): not a JSON object with a \"settings\" object (as `osusume tune --out` writes)")
+            }
+            if let model, let tunedFor = doc["model"] as? String, tunedFor != model {
+                throw ValidationError("--settings-from \(settingsFrom) holds settings for \(tunedFor), not \(model)")
+            }
+            for (k, v) in values { out[k] = v as? String ?? "\(v)" }
+        }
         for s in settings {
             guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
                 throw ValidationError("--set expects key=value, got '\(s)'")

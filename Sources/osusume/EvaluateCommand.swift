@@ -45,7 +45,7 @@ struct EvaluateCommand: ParsableCommand {
         // Check the model and its settings before spending time on the data.
         let saved = try load.map { try TrainedModel.load(from: URL(fileURLWithPath: $0), kinds: modelKinds) }
         let m: any Recommender
-        if let saved { m = saved.model } else { m = try modelKinds.make(model!, settings: settings.dictionary()) }
+        if let saved { m = saved.model } else { m = try modelKinds.make(model!, settings: settings.dictionary(model: model)) }
         let tLoad = Date()
         let dataset = try dataOptions.load()
         let loadSeconds = Date().timeIntervalSince(tLoad)

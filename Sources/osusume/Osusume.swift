@@ -17,7 +17,7 @@ struct Osusume: ParsableCommand {
         subcommands: [
             QuickstartCommand.self, ImportCommand.self, InfoCommand.self, TrainCommand.self,
             EvaluateCommand.self, SplitCommand.self, RecommendCommand.self, SimilarCommand.self, BenchCommand.self, ServeCommand.self,
-            RetrainCommand.self, EventsCommand.self, SynthCommand.self,
+            RetrainCommand.self, EventsCommand.self, SynthCommand.self, TuneCommand.self,
         ]
     )
 

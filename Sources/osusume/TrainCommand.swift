@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let m = try modelKinds.make(model, settings: settings.dictionary())
+        let m = try modelKinds.make(model, settings: settings.dictionary(model: model))
         let (dataset, eventsThrough) = try dataOptions.loadWithEvents()
         let training = TrainingData(
             log: dataset.log, catalog: dataset.catalog, userFeatures: dataset.userFeatures,

@@ -31,7 +31,7 @@ RESULTS = os.path.join(HERE, "results")
 MODEL_MAP = {
     "pop": "Pop", "itemknn": "ItemKNN", "ease": "EASE", "multivae": "MultiVAE",
     "multidae": "MultiDAE", "recvae": "RecVAE", "neumf": "NeuMF", "sasrec": "SASRec",
-    "bert4rec": "BERT4Rec",
+    "bert4rec": "BERT4Rec", "lightgcn": "LightGCN",
 }
 METRICS = ["NDCG@10", "HR@10", "NDCG@20", "HR@20", "MRR@10", "MRR@20", "Recall@10", "Recall@20"]
 
