@@ -19,11 +19,13 @@ public final class LightGCN: EpochTrainable {
         public var dim = 64
         /// Propagations (the paper's K).
         public var layers = 3
-        public var learningRate = 1e-3
+        /// With 8,192 triples a step (a quarter of the propagations of the paper's 2,048 per
+        /// epoch), 0.005 rather than the paper's 0.001 (ML-1M: NDCG@10 0.0418 after 60 epochs).
+        public var learningRate = 5e-3
         /// λ of the L2 penalty on the batch's layer-0 embeddings: λ/2 · ‖·‖² / batch size.
         public var regularization = 1e-4
-        /// (user, item, other item) triples per step.
-        public var batchSize = 2048
+        /// (user, item, other item) triples per step; each step propagates the whole graph.
+        public var batchSize = 8192
         public var epochs = 100
         public var patience = 5
         public var validateEvery = 5
