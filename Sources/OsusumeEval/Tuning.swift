@@ -86,7 +86,7 @@ public struct SearchSpace: Codable, Sendable, Equatable {
                 "factors": .choice(["32", "64", "128", "256"]), "regularization": .range(0.001, 10, .log), "alpha": .range(0.5, 50, .log),
             ])
         case "bpr": return SearchSpace(["learningRate": .range(0.005, 0.2, .log), "regularization": .range(1e-5, 1e-2, .log)])
-        case "multvae", "multidae":
+        case "multivae", "multidae":
             return SearchSpace([
                 "learningRate": .range(1e-4, 1e-2, .log), "dropout": .range(0.2, 0.7), "weightDecay": .choice(["0", "0.001", "0.01"]),
             ])
