@@ -29,6 +29,18 @@ final class TuningTests: XCTestCase {
         }
     }
 
+    /// Every default range names a kind that exists and settings that kind has.
+    func testDefaultRangesMatchTheModelsSettings() throws {
+        var covered = 0
+        for kind in ModelKinds.all.names {
+            guard let space = SearchSpace.defaults(for: kind) else { continue }
+            let settings = try ModelKinds.all.make(kind, settings: [:]).configDictionary
+            for key in space.dimensions.keys { XCTAssertNotNil(settings[key], "\(kind) has no setting \(key)") }
+            covered += 1
+        }
+        XCTAssertEqual(covered, 12, "kinds with default ranges")
+    }
+
     func testSelectionReadsOnlyTheValidationPart() throws {
         let data = AutoencoderPlantedData()
         var split = try LeaveOneOutSplit().split(data.log)
