@@ -3,7 +3,7 @@
 # times import, EASE's exact fit against the LAPACK bound, full-ranking evaluation of every
 # user, and serving the saved model from one and from two processes at once.
 # Usage: scripts/scale-bench.sh [PRESET (default ml-20m)] [WORK FOLDER (default /tmp/osusume-scale)]
-# Needs about 12 GB of memory and 5 GB of disk for ml-20m; about 35 minutes on 2 cores
+# Needs about 12 GB of memory and 5 GB of disk for ml-20m; about 30 minutes on 2 cores
 # (SCALE_LARGE_CATALOG=0 skips the 100,000-item part, SCALE_SEQUENTIAL=0 the SASRec and BERT4Rec
 # epochs: about 10 minutes without either).
 # Writes bench/results/scale-<preset>-<date>.txt.
