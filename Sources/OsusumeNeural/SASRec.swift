@@ -177,22 +177,12 @@ public final class SASRec: EpochTrainable {
             let pad = length - next.count
             for (j, t) in next.enumerated() { targets[r * length + pad + j] = t; valid.append(Int32(r * length + pad + j)) }
         }
-        if !rowSampling, let lossFunction {
-            let drawn = lossFunction.draw(rows: valid.count, &rng)
-            let (loss, g) = valueAndGrad(net) { net -> Tensor in
-                let table = net.table()
-                let h = net(inputs, table: table, causal: true)
-                return lossFunction(hidden: h, table: table, bias: nil, targets: IndexTensor(targets), negatives: drawn)
-            }
-            var grads = g
-            if config.clipNorm > 0 { grads.clipNorm(Float(config.clipNorm)) }
-            optimizer.update(net, grads)
-            return loss
-        }
+        let shared = rowSampling ? nil : lossFunction
+        let drawn = shared?.draw(rows: valid.count, &rng)
         // Per-position negatives: uniform over the items the user has not interacted with.
         var candidates: [Int32] = []
         let negatives = config.loss == "bce" ? 1 : config.negatives
-        do {
+        if rowSampling {
             candidates.reserveCapacity(valid.count * (1 + negatives))
             for row in valid {
                 let r = Int(row) / length
@@ -209,6 +199,7 @@ public final class SASRec: EpochTrainable {
         let (loss, g) = valueAndGrad(net) { net -> Tensor in
             let table = net.table()
             let h = net(inputs, table: table, causal: true)
+            if let shared { return shared(hidden: h, table: table, bias: nil, targets: IndexTensor(targets), negatives: drawn) }
             let d = h.shape[2], n = valid.count
             let hv = gatherRows(h, valid).reshaped([n, 1, d])
             let cand = embedding(table, IndexTensor(candidates, shape: [n, 1 + negatives]))
