@@ -59,12 +59,15 @@ struct ServeCommand: ParsableCommand {
     var mix: String?
     @Option(name: .customLong("established-at"), help: "History length from which the personal models lead.")
     var establishedAt = 5
+    @Option(help: "Blend for established histories, e.g. 'ease:0.3,sasrec:0.7' (as `osusume tune --ensemble` chooses it); default: ease 0.6, itemknn 0.3, content 0.1.")
+    var blend: String?
 
     func validate() throws {
         if models.isEmpty { throw ValidationError("give at least one --model PATH (e.g. models/quickstart-ease from `osusume quickstart`)") }
         if !(1...65535).contains(port) { throw ValidationError("--port must be 1-65535") }
         if maxBody < 256 { throw ValidationError("--max-body must be at least 256 bytes") }
         if !(1...10_000).contains(maxK) { throw ValidationError("--max-k must be 1-10000") }
+        if let b = blend { _ = try WeightedBlend(spec: b) }
         if let r = retrain { _ = try RetrainSchedule(spec: r) }
         if let r = eventRule { _ = try EventRule(spec: r) }
         if !(followInterval > 0) { throw ValidationError("--follow-interval must be positive") }
@@ -83,6 +86,13 @@ struct ServeCommand: ParsableCommand {
         let set = try load(version)
         var policy = ColdStartPolicy()
         policy.establishedAt = establishedAt
+        if let blend {
+            policy.establishedBlend = try WeightedBlend(spec: blend)
+            let missing = policy.establishedBlend.components.map(\.model).filter { !set.personalNames.contains($0) }
+            guard missing.isEmpty else {
+                throw ValidationError("--blend names \(missing.joined(separator: ", ")), which no --model loads (personal models: \(set.personalNames.joined(separator: ", ")))")
+            }
+        }
         var limits = ServiceLimits()
         limits.maxK = maxK
         // SIGHUP and /v1/admin/reload load the store's current version again.

@@ -19,7 +19,14 @@ struct TuneCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var splitOptions: SplitOptions
     @Option(help: "Model: \(modelKinds.names.joined(separator: ", ")).")
-    var model: String
+    var model: String?
+    @Option(
+        help: ArgumentHelp(
+            "Blend these models instead (comma-separated, e.g. ease,sasrec): each is fitted once, the blend's weights are chosen on validation.",
+            discussion: "Member settings are --set member.key=value (sasrec.epochs=50)."))
+    var ensemble: String?
+    @Option(help: "With --ensemble: the step of the grid over the weights.")
+    var step = 0.05
     @OptionGroup var settings: ModelSettings
     @Option(
         name: .customLong("range"), parsing: .upToNextOption,
@@ -36,6 +43,11 @@ struct TuneCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
+        if let ensemble {
+            guard model == nil else { throw ValidationError("give --model or --ensemble, not both") }
+            return try runEnsemble(ensemble)
+        }
+        guard let model else { throw ValidationError("give --model (one model's settings) or --ensemble (a blend's weights)") }
         let fixed = try settings.dictionary(model: model)
         _ = try modelKinds.make(model, settings: fixed)
         let space: SearchSpace

@@ -1,5 +1,6 @@
 import Foundation
 import OsusumeCore
+import OsusumeModels
 
 /// Which models and which slot mix serve a history, by its length: no history gets popular and
 /// new items; a short history leans on item-to-item and content models, which need little

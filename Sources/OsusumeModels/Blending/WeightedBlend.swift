@@ -1,8 +1,8 @@
 import Foundation
 import OsusumeCore
 
-// Declarative blending of several models' scores (serving's own policy: the library's models
-// know nothing of it). Pure functions over score vectors: serving composes them, tests pin them down.
+// Declarative blending of several models' scores: pure functions over score vectors. Serving
+// composes them per request and `Ensemble` per batch, so a blend measured offline is the blend served.
 
 /// How one model's scores are put on a common scale before weighting. Statistics are taken over
 /// the candidate items only (scores that are finite), so excluded items do not skew them.
@@ -133,7 +133,7 @@ public struct WeightedBlend: Codable, Sendable, Equatable, CustomStringConvertib
 /// Vectorised passes over score vectors that skip non-finite entries (excluded items are −∞).
 /// Eight lanes at a time; the moments are summed in Float within blocks of 1,024 entries and
 /// in Double across blocks, which is as exact as summing in Double for score vectors.
-enum FiniteStats {
+public enum FiniteStats {
     typealias V = SIMD8<Float>
 
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
@@ -144,7 +144,7 @@ enum FiniteStats {
         (v .> -.infinity) .& (v .< .infinity) // false for ±∞ and NaN
     }
 
-    static func moments(_ scores: UnsafeBufferPointer<Float>) -> (count: Int, sum: Double, squares: Double) {
+    public static func moments(_ scores: UnsafeBufferPointer<Float>) -> (count: Int, sum: Double, squares: Double) {
         guard let base = scores.baseAddress else { return (0, 0, 0) }
         let n = scores.count
         var count = 0, sum = 0.0, squares = 0.0
@@ -170,7 +170,7 @@ enum FiniteStats {
         return (count, sum, squares)
     }
 
-    static func minMax(_ scores: UnsafeBufferPointer<Float>) -> (min: Float, max: Float) {
+    public static func minMax(_ scores: UnsafeBufferPointer<Float>) -> (min: Float, max: Float) {
         guard let base = scores.baseAddress else { return (.infinity, -.infinity) }
         let n = scores.count
         var lo = V(repeating: .infinity), hi = V(repeating: -.infinity)
@@ -188,7 +188,7 @@ enum FiniteStats {
     }
 
     /// out[i] += scores[i] · multiplier + offset for finite scores, out[i] = −∞ otherwise.
-    static func accumulateAffine(
+    public static func accumulateAffine(
         _ scores: UnsafeBufferPointer<Float>, multiplier m: Float, offset: Float,
         into out: UnsafeMutablePointer<Float>, count: Int
     ) {
