@@ -135,7 +135,7 @@ public enum BlendSearch {
                 var row = [Float](repeating: 0, count: n)
                 for r in range {
                     let inputs = scores.map { UnsafeBufferPointer(start: UnsafePointer($0.base + r * n), count: n) }
-                    row.withUnsafeMutableBufferPointer { blend.combine(inputs, count: n, into: $0.baseAddress!) }
+                    row.withUnsafeMutableBufferPointer { _ = blend.combine(inputs, count: n, into: $0.baseAddress!) }
                     let top = TopK.select(row, k: 10)
                     out[r] = CaseMetrics(ranked: top, targets: Set(cases[r].targets), ks: [10]).values[.ndcg]![0]
                 }
