@@ -60,10 +60,7 @@ public enum BlendSearch {
         var sampledFrom: Int?
         let fit = max(1, maxScoreBytes / rowBytes)
         if fit < allCases.count {
-            var order = Array(allCases.indices)
-            var rng = SeededRandom(seed: seed ^ 0xB1E2D)
-            for i in 0..<fit { order.swapAt(i, i + rng.nextInt(order.count - i)) }
-            cases = order.prefix(fit).sorted().map { allCases[$0] }
+            cases = EvalCase.seededSample(allCases, count: fit, seed: seed ^ 0xB1E2D)
             sampledFrom = allCases.count
             log("blend search: \(fit) of \(allCases.count) validation cases (the score matrices of all would exceed \(maxScoreBytes >> 20) MB)")
         }
@@ -133,8 +130,10 @@ public enum BlendSearch {
             let out = SharedPointer(pc.baseAddress!)
             Threads.parallelFor(c) { _, range in
                 var row = [Float](repeating: 0, count: n)
+                // One array of member rows per thread, re-pointed for each case.
+                var inputs = scores.map { UnsafeBufferPointer(start: UnsafePointer($0.base), count: n) }
                 for r in range {
-                    let inputs = scores.map { UnsafeBufferPointer(start: UnsafePointer($0.base + r * n), count: n) }
+                    for j in inputs.indices { inputs[j] = UnsafeBufferPointer(start: UnsafePointer(scores[j].base + r * n), count: n) }
                     row.withUnsafeMutableBufferPointer { _ = blend.combine(inputs, count: n, into: $0.baseAddress!) }
                     let top = TopK.select(row, k: 10)
                     out[r] = CaseMetrics(ranked: top, targets: Set(cases[r].targets), ks: [10]).values[.ndcg]![0]

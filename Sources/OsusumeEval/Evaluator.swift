@@ -103,11 +103,7 @@ public struct RankingEvaluator {
         if let n = options.sampleUsers {
             guard n > 0 else { throw OsusumeError.invalidArgument("the user sample must be > 0, got \(n)") }
             if n < allCases.count {
-                // A seeded sample, kept in case order.
-                var order = Array(allCases.indices)
-                var rng = SeededRandom(seed: options.seed ^ 0x05E7_5A3B)
-                for i in 0..<n { order.swapAt(i, i + rng.nextInt(order.count - i)) }
-                cases = order.prefix(n).sorted().map { allCases[$0] }
+                cases = EvalCase.seededSample(allCases, count: n, seed: options.seed ^ 0x05E7_5A3B)
                 sampledFrom = allCases.count
             }
         }
@@ -286,5 +282,17 @@ struct NegativeSampler: Sendable {
             return a < b
         }
         return Array(candidates.prefix(k))
+    }
+}
+
+extension EvalCase {
+    /// `count` cases drawn without replacement by a seeded shuffle, kept in their original order
+    /// (the one sampling rule of the evaluator and the blend search).
+    static func seededSample(_ cases: [EvalCase], count: Int, seed: UInt64) -> [EvalCase] {
+        guard count < cases.count else { return cases }
+        var order = Array(cases.indices)
+        var rng = SeededRandom(seed: seed)
+        for i in 0..<count { order.swapAt(i, i + rng.nextInt(order.count - i)) }
+        return order.prefix(count).sorted().map { cases[$0] }
     }
 }

@@ -94,7 +94,7 @@ final class BlendSearchTests: XCTestCase {
         TopK.exclude(c.history, from: &ra); TopK.exclude(c.history, from: &rb)
         var expected = [Float](repeating: 0, count: a.itemCount)
         ra.withUnsafeBufferPointer { pa in
-            rb.withUnsafeBufferPointer { pb in expected.withUnsafeMutableBufferPointer { blend.combine([pa, pb], count: a.itemCount, into: $0.baseAddress!) } }
+            rb.withUnsafeBufferPointer { pb in expected.withUnsafeMutableBufferPointer { _ = blend.combine([pa, pb], count: a.itemCount, into: $0.baseAddress!) } }
         }
         let got = ensemble.score(q)
         for h in c.history { XCTAssertEqual(got[Int(h)], -.infinity) }
@@ -122,5 +122,17 @@ final class BlendSearchTests: XCTestCase {
         XCTAssertEqual(first.validationCases, 40)
         XCTAssertEqual(first.sampledFrom, cases.count)
         XCTAssertEqual(first.trials.map(\.validationNDCG10), again.trials.map(\.validationNDCG10))
+    }
+
+    func testSeededSampleIsASubsetInOrderAndRepeats() {
+        let cases = (0..<50).map { EvalCase(user: Int32($0), history: [], targets: [Int32($0 % 7)]) }
+        let sample = EvalCase.seededSample(cases, count: 12, seed: 9)
+        XCTAssertEqual(sample.count, 12)
+        let users = sample.map(\.user)
+        XCTAssertEqual(users, users.sorted())
+        XCTAssertEqual(Set(users).count, 12)
+        XCTAssertEqual(sample, EvalCase.seededSample(cases, count: 12, seed: 9))
+        XCTAssertNotEqual(users, EvalCase.seededSample(cases, count: 12, seed: 10).map(\.user))
+        XCTAssertEqual(EvalCase.seededSample(cases, count: 80, seed: 9), cases)
     }
 }
