@@ -44,10 +44,20 @@ public struct ModelKinds: @unchecked Sendable {
         return try build(try type(kind))
     }
 
-    /// A model from a saved configuration (JSON object).
+    /// A model from a saved configuration (JSON object). Keys the saved configuration lacks (a
+    /// setting added after the model was written) take today's defaults.
     public func make(_ kind: String, configJSON: Data) throws -> any Recommender {
         func build<M: Recommender>(_ t: M.Type) throws -> any Recommender {
-            do { return M(config: try JSONDecoder().decode(M.Config.self, from: configJSON)) } catch {
+            do {
+                var json = configJSON
+                if let saved = try? JSONSerialization.jsonObject(with: configJSON) as? [String: Any],
+                    var merged = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(M.Config())) as? [String: Any]
+                {
+                    merged.merge(saved) { _, savedValue in savedValue }
+                    json = try JSONSerialization.data(withJSONObject: merged)
+                }
+                return M(config: try JSONDecoder().decode(M.Config.self, from: json))
+            } catch {
                 throw OsusumeError.modelFile("\(kind): configuration does not decode: \(error)")
             }
         }
