@@ -26,6 +26,10 @@ public final class LightGCN: EpochTrainable {
         public var regularization = 1e-4
         /// (user, item, other item) triples per step; each step propagates the whole graph.
         public var batchSize = 8192
+        /// Standard deviation of the normal initialisation of every layer-0 embedding: the scale
+        /// of RecBole's Xavier initialisation (the original code's 0.1 tested lower on ML-1M:
+        /// NDCG@10 0.0405 against 0.0418, mean of two seeds, validation level).
+        public var initStd = 0.02
         public var epochs = 100
         public var patience = 5
         public var validateEvery = 5
@@ -42,7 +46,7 @@ public final class LightGCN: EpochTrainable {
 
     final class Network: Module {
         let table: Embedding
-        init(nodes: Int, dim: Int, seed: UInt64) { table = Embedding(nodes, dim, std: 0.1, seed: seed) }
+        init(nodes: Int, dim: Int, std: Float, seed: UInt64) { table = Embedding(nodes, dim, std: std, seed: seed) }
     }
 
     var net: Network?
@@ -67,8 +71,10 @@ public final class LightGCN: EpochTrainable {
     }
 
     public func prepare(_ data: TrainingData) throws {
-        guard config.dim > 0, config.layers >= 0, config.batchSize > 0, config.learningRate > 0, config.regularization >= 0 else {
-            throw OsusumeError.invalidArgument("lightgcn: dim, batchSize and learningRate must be > 0, layers and regularization ≥ 0")
+        guard config.dim > 0, config.layers >= 0, config.batchSize > 0, config.learningRate > 0, config.regularization >= 0,
+            config.initStd > 0
+        else {
+            throw OsusumeError.invalidArgument("lightgcn: dim, batchSize, learningRate and initStd must be > 0, layers and regularization ≥ 0")
         }
         let log = data.log
         guard log.itemCount > 1, log.count > 0 else { throw OsusumeError.emptyData("lightgcn: needs interactions and at least two items") }
@@ -85,7 +91,7 @@ public final class LightGCN: EpochTrainable {
         itemDegree = degree
         pairs = userItems.enumerated().flatMap { u, items in items.map { (Int32(u), $0) } }
         adjacency = Self.normalisedAdjacency(userItems: userItems, itemDegree: degree)
-        net = Network(nodes: userCount + itemCount, dim: config.dim, seed: seed ^ 0x6C67)
+        net = Network(nodes: userCount + itemCount, dim: config.dim, std: Float(config.initStd), seed: seed ^ 0x6C67)
         optimizer = Adam(learningRate: Float(config.learningRate))
         refreshScoring()
     }

@@ -65,5 +65,13 @@ final class LightGCNTests: XCTestCase {
             XCTAssertEqual(copy.score(q), model.score(q))
         }
         XCTAssertThrowsError(try ModelKinds.all.make("lightgcn", settings: ["layers": "-1"]).fit(TrainingData(log: data.log)))
+        XCTAssertThrowsError(try ModelKinds.all.make("lightgcn", settings: ["initStd": "0"]).fit(TrainingData(log: data.log)))
+        // A configuration saved before a setting existed loads with today's default for it; a
+        // wrong type is still an error.
+        let older = try ModelKinds.all.make("lightgcn", configJSON: Data(#"{"dim": 8, "layers": 2}"#.utf8)) as! LightGCN
+        XCTAssertEqual(older.config.dim, 8)
+        XCTAssertEqual(older.config.layers, 2)
+        XCTAssertEqual(older.config.initStd, LightGCN.Config().initStd)
+        XCTAssertThrowsError(try ModelKinds.all.make("lightgcn", configJSON: Data(#"{"dim": "wide"}"#.utf8)))
     }
 }
