@@ -19,10 +19,12 @@ enum Harness: String, CaseIterable {
     case anilistJSON = "anilist-json", malXML = "mal-xml", csv
     case safetensors, manifest, feedback, requests
 
-    /// A scratch folder per process: importers read files, so the input is written there.
+    /// A scratch folder per process, removed at exit: importers read files, so the input is
+    /// written there.
     static let scratch: String = {
         let dir = NSTemporaryDirectory() + "osusume-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: Harness.scratch) }
         return dir
     }()
 

@@ -56,7 +56,7 @@ enum Fixture {
     }
 
     static func temporaryStore() throws -> SQLiteEventStore {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-serve-\(UUID().uuidString)")
+        let dir = TestScratch.folder("serve")
         return try SQLiteEventStore(path: dir.appendingPathComponent("feedback.sqlite").path)
     }
 }
@@ -81,7 +81,7 @@ extension Fixture {
         let d = dataset()
         var text = "user,item,timestamp\n"
         for r in 0..<d.log.count { text += "\(d.log.userIDs.id(of: d.log.users[r])),\(d.log.itemIDs.id(of: d.log.items[r])),\(d.log.timestamps[r])\n" }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-live-\(UUID().uuidString)")
+        let dir = TestScratch.folder("live")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("log.csv").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)

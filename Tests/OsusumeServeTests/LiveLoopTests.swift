@@ -192,7 +192,7 @@ final class LiveLoopTests: XCTestCase {
 
     /// Models trained on the fixture file, saved, and recorded in `store` as version 1.
     func savedVersion(store: any EventStore, kinds: [String] = ["ease"]) async throws -> (ModelVersion, URL) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-versions-\(UUID().uuidString)")
+        let dir = TestScratch.folder("versions")
         let source = TrainingSource(data: try Fixture.dataFile(), format: "csv")
         var paths: [String] = []
         for kind in kinds {

@@ -157,7 +157,9 @@ final class EventStoreTests: XCTestCase {
 
     func testSQLiteFileOfTheFirstSchemaIsMigrated() async throws {
         // A file written before model versions existed (table feedback with a `user` column).
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-v1-\(UUID().uuidString).sqlite").path
+        let dir = TestScratch.folder("v1")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("feedback.sqlite").path
         let queue = try DatabaseQueue(path: path)
         try await queue.write { db in
             try db.execute(
@@ -194,7 +196,7 @@ final class EventStoreTests: XCTestCase {
     }
 
     func testStoreURLsPickTheBackend() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-open-\(UUID().uuidString)")
+        let dir = TestScratch.folder("open")
         let s = try await EventStores.open("sqlite:" + dir.appendingPathComponent("a.sqlite").path)
         XCTAssertTrue(s is SQLiteEventStore)
         XCTAssertEqual(PostgresEventStore.redacted("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db")

@@ -12,7 +12,7 @@ enum StoreFixture {
     }
 
     static func sqlite() throws -> SQLiteEventStore {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osusume-store-\(UUID().uuidString)")
+        let dir = TestScratch.folder("store")
         return try SQLiteEventStore(path: dir.appendingPathComponent("events.sqlite").path)
     }
 
