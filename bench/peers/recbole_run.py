@@ -149,7 +149,8 @@ def convert(path, fmt, name, work):
     items = set()
     min_len = None
     dup_users = 0
-    tmp = inter + ".tmp"
+    # Per process: runs started together each write the same content, and the last rename wins.
+    tmp = f"{inter}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         f.write("user_id:token\titem_id:token\ttimestamp:float\n")
         for u, its in seqs:
