@@ -47,6 +47,7 @@ public final class BERT4Rec: EpochTrainable {
         public var learningRate = 2e-3
         public var weightDecay = 0.0
         public var schedule = "cosine"
+        /// Linear warm-up of the learning rate (at most a tenth of training).
         public var warmupSteps = 0
         public var clipNorm = 5.0
         /// The cosine's low-rate end is where BERT4Rec gains most: on ML-1M 300 epochs gave a mean
@@ -135,7 +136,7 @@ public final class BERT4Rec: EpochTrainable {
         optimizer = Adam(
             schedule: try SequenceSupport.schedule(
                 config.schedule, learningRate: Float(config.learningRate),
-                warmup: config.warmupSteps, totalSteps: steps),
+                warmup: config.warmupSteps, totalSteps: steps, model: "bert4rec"),
             weightDecay: Float(config.weightDecay))
     }
 

@@ -71,6 +71,7 @@ public final class SASRec: EpochTrainable {
         public var weightDecay = 0.0
         /// constant, cosine or linear (after `warmupSteps`, decaying over `epochs`).
         public var schedule = "cosine"
+        /// Linear warm-up of the learning rate (at most a tenth of training).
         public var warmupSteps = 0
         /// Clip gradients to this global norm (0: no clipping).
         public var clipNorm = 0.0
@@ -146,7 +147,7 @@ public final class SASRec: EpochTrainable {
         optimizer = Adam(
             schedule: try SequenceSupport.schedule(
                 config.schedule, learningRate: Float(config.learningRate),
-                warmup: config.warmupSteps, totalSteps: steps),
+                warmup: config.warmupSteps, totalSteps: steps, model: "sasrec"),
             weightDecay: Float(config.weightDecay))
     }
 

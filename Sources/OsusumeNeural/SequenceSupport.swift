@@ -183,7 +183,15 @@ enum SequenceSupport {
         return Tensor(shape: [tokens, names.count], scalars: m)
     }
 
-    static func schedule(_ name: String, learningRate: Float, warmup: Int, totalSteps: Int) throws -> LearningRateSchedule {
+    /// The warm-up is at most a tenth of training, so that a step count chosen for one log does
+    /// not swallow the whole run on a small one; a shortened warm-up is logged.
+    static func schedule(
+        _ name: String, learningRate: Float, warmup requested: Int, totalSteps: Int, model: String = "model"
+    ) throws -> LearningRateSchedule {
+        let warmup = effectiveWarmup(requested, totalSteps: totalSteps)
+        if warmup < requested {
+            logLine("\(model): warm-up of \(warmup) steps (a tenth of \(totalSteps); warmupSteps=\(requested))")
+        }
         switch name {
         case "constant": return warmup > 0 ? .warmupLinear(peak: learningRate, warmup: warmup, total: Int.max / 2, final: learningRate) : .constant(learningRate)
         case "cosine": return .warmupCosine(peak: learningRate, warmup: warmup, total: totalSteps)
@@ -191,6 +199,8 @@ enum SequenceSupport {
         default: throw OsusumeError.invalidArgument("schedule must be constant, cosine or linear, got '\(name)'")
         }
     }
+
+    static func effectiveWarmup(_ requested: Int, totalSteps: Int) -> Int { min(max(0, requested), totalSteps / 10) }
 
     static func activation(_ name: String, setting: String = "activation") throws -> Activation {
         guard let a = Activation(rawValue: name) else {

@@ -234,4 +234,18 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(start.tokens.values, back.tokens.values)
         XCTAssertEqual(start.positions.values, [0, 0, 1, 0, 1, 2])
     }
+
+    /// The warm-up is at most a tenth of training: the requested steps on a long run, fewer on a
+    /// short one, so the learning rate reaches its peak either way.
+    func testWarmupIsAtMostATenthOfTraining() throws {
+        XCTAssertEqual(SequenceSupport.effectiveWarmup(200, totalSteps: 3400), 200)
+        XCTAssertEqual(SequenceSupport.effectiveWarmup(200, totalSteps: 400), 40)
+        XCTAssertEqual(SequenceSupport.effectiveWarmup(0, totalSteps: 400), 0)
+        let short = try SequenceSupport.schedule("cosine", learningRate: 1, warmup: 200, totalSteps: 100)
+        XCTAssertEqual(short.rate(at: 0), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(short.rate(at: 9), 1, accuracy: 1e-6)
+        let long = try SequenceSupport.schedule("cosine", learningRate: 1, warmup: 200, totalSteps: 3400)
+        XCTAssertEqual(long.rate(at: 99), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(long.rate(at: 199), 1, accuracy: 1e-6)
+    }
 }
