@@ -190,7 +190,7 @@ enum SequenceSupport {
     ) throws -> LearningRateSchedule {
         let warmup = effectiveWarmup(requested, totalSteps: totalSteps)
         if warmup < requested {
-            logLine("\(model): warm-up of \(warmup) steps (a tenth of \(totalSteps); warmupSteps=\(requested))")
+            logLine("\(model): warm-up of \(warmup) step\(warmup == 1 ? "" : "s") (a tenth of \(totalSteps); warmupSteps=\(requested))")
         }
         switch name {
         case "constant": return warmup > 0 ? .warmupLinear(peak: learningRate, warmup: warmup, total: Int.max / 2, final: learningRate) : .constant(learningRate)
