@@ -186,8 +186,9 @@ enum SequenceSupport {
     /// The warm-up is at most a tenth of training, so that a step count chosen for one log does
     /// not swallow the whole run on a small one; a shortened warm-up is logged.
     static func schedule(
-        _ name: String, learningRate: Float, warmup requested: Int, totalSteps: Int, model: String = "model"
+        _ name: String, learningRate: Float, warmup requested: Int, totalSteps: Int, model: String
     ) throws -> LearningRateSchedule {
+        guard requested >= 0 else { throw OsusumeError.invalidArgument("\(model): warmupSteps must be 0 or more, got \(requested)") }
         let warmup = effectiveWarmup(requested, totalSteps: totalSteps)
         if warmup < requested {
             logLine("\(model): warm-up of \(warmup) step\(warmup == 1 ? "" : "s") (a tenth of \(totalSteps); warmupSteps=\(requested))")
@@ -200,7 +201,7 @@ enum SequenceSupport {
         }
     }
 
-    static func effectiveWarmup(_ requested: Int, totalSteps: Int) -> Int { min(max(0, requested), totalSteps / 10) }
+    static func effectiveWarmup(_ requested: Int, totalSteps: Int) -> Int { min(requested, totalSteps / 10) }
 
     static func activation(_ name: String, setting: String = "activation") throws -> Activation {
         guard let a = Activation(rawValue: name) else {

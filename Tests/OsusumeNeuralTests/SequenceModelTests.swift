@@ -241,11 +241,12 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(SequenceSupport.effectiveWarmup(200, totalSteps: 3400), 200)
         XCTAssertEqual(SequenceSupport.effectiveWarmup(200, totalSteps: 400), 40)
         XCTAssertEqual(SequenceSupport.effectiveWarmup(0, totalSteps: 400), 0)
-        let short = try SequenceSupport.schedule("cosine", learningRate: 1, warmup: 200, totalSteps: 100)
+        let short = try SequenceSupport.schedule("cosine", learningRate: 1, warmup: 200, totalSteps: 100, model: "sasrec")
         XCTAssertEqual(short.rate(at: 0), 0.1, accuracy: 1e-6)
         XCTAssertEqual(short.rate(at: 9), 1, accuracy: 1e-6)
-        let long = try SequenceSupport.schedule("cosine", learningRate: 1, warmup: 200, totalSteps: 3400)
+        let long = try SequenceSupport.schedule("cosine", learningRate: 1, warmup: 200, totalSteps: 3400, model: "sasrec")
         XCTAssertEqual(long.rate(at: 99), 0.5, accuracy: 1e-6)
         XCTAssertEqual(long.rate(at: 199), 1, accuracy: 1e-6)
+        XCTAssertThrowsError(try SequenceSupport.schedule("cosine", learningRate: 1, warmup: -1, totalSteps: 100, model: "sasrec"))
     }
 }
