@@ -41,6 +41,9 @@ public final class BERT4Rec: EpochTrainable {
         /// own set, so a batch meets many more distinct negatives at the same cost.
         public var negativeGroupRows = 256
         public var gbceT = 0.75
+        /// Label smoothing ε of the full softmax (0: none): the target keeps 1 − ε, the rest is
+        /// spread over all items. Full softmax only.
+        public var labelSmoothing = 0.0
         public var ceChunkRows = 128
         public var allWindows = false
         public var batchSize = 128
@@ -116,10 +119,12 @@ public final class BERT4Rec: EpochTrainable {
         let loss = try SequenceLoss.resolve(
             config.loss, model: "bert4rec", itemCount: itemCount, sampledAbove: config.sampledAbove,
             negatives: config.negatives, groupRows: config.negativeGroupRows, gbceT: config.gbceT)
+        try SequenceLoss.checkSmoothing(config.labelSmoothing, loss: loss, model: "bert4rec")
         lossFunction = loss.map {
             SequenceLossFunction(
                 loss: $0, itemCounts: data.log.itemCounts(), negatives: config.negatives,
-                groupRows: config.negativeGroupRows, popularityShare: config.popularityShare, chunkRows: config.ceChunkRows)
+                groupRows: config.negativeGroupRows, popularityShare: config.popularityShare, chunkRows: config.ceChunkRows,
+                labelSmoothing: Float(config.labelSmoothing))
         }
         seed = data.seed
         Engine.seed(seed)

@@ -45,6 +45,18 @@ enum SequenceLoss: Equatable {
         }
     }
 
+    /// Checks a model's `labelSmoothing` ε: in [0, 1), and above 0 only with the full softmax
+    /// (the sampled losses see a few hundred items, so ε spread over the catalog has no meaning).
+    static func checkSmoothing(_ epsilon: Double, loss: SequenceLoss?, model: String) throws {
+        guard epsilon >= 0 && epsilon < 1 else {
+            throw OsusumeError.invalidArgument("\(model): labelSmoothing must be in [0, 1), got \(epsilon)")
+        }
+        if epsilon > 0 && loss != .full {
+            throw OsusumeError.invalidArgument(
+                "\(model): labelSmoothing applies to the full softmax only (loss=ce, or auto up to sampledAbove items)")
+        }
+    }
+
     /// gSASRec's β for `negatives` of `itemCount` items: α·(t·(1 − 1/α) + 1/α), α = negatives / (items − 1).
     static func gbceBeta(t: Double, negatives: Int, itemCount: Int) -> Float {
         let alpha = min(1, Double(negatives) / Double(max(1, itemCount - 1)))
@@ -106,9 +118,16 @@ struct SequenceLossFunction {
     let beta: Float
     let chunkRows: Int
     let groupRows: Int
+    /// Label smoothing ε of the full softmax: the target gets 1 − ε plus ε spread evenly over
+    /// every token of the table (padding and mask tokens included, a few in thousands).
+    let labelSmoothing: Float
 
-    init(loss: SequenceLoss, itemCounts: [Int], negatives: Int, groupRows: Int, popularityShare: Double, chunkRows: Int) {
+    init(
+        loss: SequenceLoss, itemCounts: [Int], negatives: Int, groupRows: Int, popularityShare: Double, chunkRows: Int,
+        labelSmoothing: Float = 0
+    ) {
         self.loss = loss
+        self.labelSmoothing = labelSmoothing
         self.negatives = negatives
         self.chunkRows = chunkRows
         self.groupRows = max(1, groupRows)
@@ -132,7 +151,9 @@ struct SequenceLossFunction {
         hidden: Tensor, table: Tensor, bias: Tensor?, targets: IndexTensor, negatives drawn: (tokens: [Int32], logQ: [Float])?
     ) -> Tensor {
         guard let drawn else {
-            return chunkedCrossEntropy(hidden: hidden, weight: table, bias: bias, targets: targets, chunkRows: chunkRows)
+            return chunkedCrossEntropy(
+                hidden: hidden, weight: table, bias: bias, targets: targets, labelSmoothing: labelSmoothing,
+                chunkRows: chunkRows)
         }
         return sampledCrossEntropy(
             hidden: hidden, weight: table, bias: bias, targets: targets, candidates: drawn.tokens, logQ: drawn.logQ,

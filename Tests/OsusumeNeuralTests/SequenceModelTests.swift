@@ -53,7 +53,7 @@ final class SequenceModelTests: XCTestCase {
         let data = SequencePlantedData()
         let pop = try hr10(Popularity(config: .init()), data)
         let cases: [(String, [String: String])] = [
-            ("ce", [:]), ("bce", ["epochs": "30", "learningRate": "0.01"]),
+            ("ce", [:]), ("ce", ["labelSmoothing": "0.1"]), ("bce", ["epochs": "30", "learningRate": "0.01"]),
             ("sampled-ce", ["negatives": "20"]), ("sampled-ce", ["negatives": "20", "negativeSampling": "row"]),
             ("sampled-ce", ["negatives": "20", "popularityShare": "0"]),
             // gBCE leaves its starting plateau (all logits pushed down together) much later on
@@ -169,6 +169,36 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertThrowsError(try make("sasrec", ["loss": "bpr"]).fit(training))
         XCTAssertThrowsError(try make("sasrec", ["loss": "sampled-ce", "negativeSampling": "user"]).fit(training))
         XCTAssertThrowsError(try make("bert4rec", ["loss": "bce"]).fit(training))
+    }
+
+    func testLabelSmoothingIsTheSmoothedSoftmaxAndIsChecked() throws {
+        // The full-softmax loss with ε must be the smoothed cross-entropy of the logits h · tableᵀ,
+        // rows without a target (-100) left out.
+        var rng = SeededRandom(seed: 5)
+        let rows = 6, dim = 4, tokens = 9
+        let hidden = Tensor(shape: [rows, dim], scalars: (0..<(rows * dim)).map { _ in rng.nextFloat() - 0.5 })
+        let table = Tensor(shape: [tokens, dim], scalars: (0..<(tokens * dim)).map { _ in rng.nextFloat() - 0.5 })
+        let targets = IndexTensor([3, -100, 1, 8, 2, -100])
+        func loss(_ epsilon: Float) -> Float {
+            let f = SequenceLossFunction(
+                loss: .full, itemCounts: [Int](repeating: 1, count: tokens - 1), negatives: 1, groupRows: 1,
+                popularityShare: 0, chunkRows: 4, labelSmoothing: epsilon)
+            return f(hidden: hidden, table: table, bias: nil, targets: targets, negatives: nil).item
+        }
+        let logits = matmul(hidden, table, transposeB: true)
+        XCTAssertEqual(loss(0.1), crossEntropy(logits, targets, labelSmoothing: 0.1).item, accuracy: 1e-5)
+        XCTAssertEqual(loss(0), crossEntropy(logits, targets).item, accuracy: 1e-5)
+        XCTAssertGreaterThan(abs(loss(0.1) - loss(0)), 1e-3)
+        XCTAssertNoThrow(try SequenceLoss.checkSmoothing(0.1, loss: .full, model: "m"))
+        XCTAssertThrowsError(try SequenceLoss.checkSmoothing(1, loss: .full, model: "m"))
+        XCTAssertThrowsError(try SequenceLoss.checkSmoothing(-0.1, loss: .full, model: "m"))
+        XCTAssertThrowsError(try SequenceLoss.checkSmoothing(.nan, loss: .full, model: "m"))
+        let data = SequencePlantedData(users: 20)
+        let training = TrainingData(log: data.log, catalog: data.catalog, seed: 1)
+        for settings in [["loss": "gbce"], ["loss": "bce"], ["loss": "sampled-ce"], ["labelSmoothing": "1"]] {
+            XCTAssertThrowsError(try make("sasrec", settings.merging(["labelSmoothing": "0.1"]) { a, _ in a }).fit(training))
+        }
+        XCTAssertThrowsError(try make("bert4rec", ["loss": "sampled-ce", "labelSmoothing": "0.1"]).fit(training))
     }
 
     func testBERT4RecWithGenresAndNoPositions() throws {
