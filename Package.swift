@@ -77,11 +77,15 @@ let package = Package(
         .testTarget(name: "OsusumeModelsTests", dependencies: ["OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeKernels"]),
         .testTarget(name: "OsusumeNeuralTests", dependencies: ["OsusumeNeural", "OsusumeModels", "OsusumeData", "OsusumeEval", "OsusumeTensor"]),
         .testTarget(name: "OsusumeEvalTests", dependencies: ["OsusumeEval", "OsusumeData", "OsusumeModels"]),
-        .testTarget(name: "OsusumeStoreTests", dependencies: ["OsusumeStore", "OsusumeData", "OsusumeCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Helpers shared by test targets (scratch folders removed when the test process exits).
+        .target(name: "OsusumeTestSupport", path: "Tests/OsusumeTestSupport"),
+        .testTarget(
+            name: "OsusumeStoreTests",
+            dependencies: ["OsusumeStore", "OsusumeData", "OsusumeCore", "OsusumeTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "OsusumeServeTests",
             dependencies: [
-                "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData",
+                "OsusumeServe", "OsusumeStore", "OsusumeModels", "OsusumeData", "OsusumeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

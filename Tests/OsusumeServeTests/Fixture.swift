@@ -4,6 +4,7 @@ import OsusumeStore
 import OsusumeCore
 import OsusumeData
 import OsusumeModels
+import OsusumeTestSupport
 @testable import OsusumeServe
 
 /// A small catalog with two taste clusters (animation and crime), titles with articles, accents

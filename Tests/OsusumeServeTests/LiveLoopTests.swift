@@ -6,6 +6,7 @@ import OsusumeCore
 import OsusumeData
 import OsusumeModels
 import OsusumeStore
+import OsusumeTestSupport
 @testable import OsusumeServe
 
 /// Feedback closes the loop: what a user just did is in their next list, on every store.

@@ -3,6 +3,7 @@ import GRDB
 import XCTest
 import OsusumeCore
 import OsusumeData
+import OsusumeTestSupport
 @testable import OsusumeStore
 
 final class EventStoreTests: XCTestCase {

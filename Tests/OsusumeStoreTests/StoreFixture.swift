@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import OsusumeStore
+import OsusumeTestSupport
 
 /// The stores every store test runs against: SQLite always; PostgreSQL at the URL in
 /// `OSUSUME_TEST_POSTGRES_URL` (which `scripts/test.sh` starts), each test in a schema of its
