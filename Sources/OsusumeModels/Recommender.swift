@@ -58,26 +58,29 @@ extension ModelConfig {
             guard let current = kinds[key] else {
                 throw OsusumeError.invalidArgument("unknown setting '\(key)'; valid: \(kinds.keys.sorted().joined(separator: ", "))")
             }
-            switch current {
-            case is Bool, is Bool?:
+            // By declared type, not by value: a nil optional casts to every optional type
+            // (`nil is Bool?` holds for a `Double?`).
+            let kind = type(of: current)
+            func declared(_ types: Any.Type...) -> Bool { types.contains { $0 == kind } }
+            if declared(Bool.self, Bool?.self) {
                 switch raw.lowercased() {
                 case "true", "yes", "1", "on": dict[key] = true
                 case "false", "no", "0", "off": dict[key] = false
                 default: throw OsusumeError.invalidArgument("setting '\(key)' expects true or false, got '\(raw)'")
                 }
-            case is Int, is Int?:
+            } else if declared(Int.self, Int?.self) {
                 guard let v = Int(raw) else { throw OsusumeError.invalidArgument("setting '\(key)' expects an integer, got '\(raw)'") }
                 dict[key] = v
-            case is Float, is Double, is Float?, is Double?:
+            } else if declared(Float.self, Double.self, Float?.self, Double?.self) {
                 guard let v = Double(raw), v.isFinite else { throw OsusumeError.invalidArgument("setting '\(key)' expects a number, got '\(raw)'") }
                 dict[key] = v
-            case is String, is String?:
+            } else if declared(String.self, String?.self) {
                 dict[key] = raw
-            case is [Int]:
+            } else if declared([Int].self) {
                 let parts = raw.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard parts.allSatisfy({ $0 != nil }) else { throw OsusumeError.invalidArgument("setting '\(key)' expects integers separated by commas, got '\(raw)'") }
                 dict[key] = parts.map { $0! }
-            default:
+            } else {
                 throw OsusumeError.invalidArgument("setting '\(key)' cannot be set from the command line")
             }
         }

@@ -119,12 +119,12 @@ public final class BERT4Rec: EpochTrainable {
         let loss = try SequenceLoss.resolve(
             config.loss, model: "bert4rec", itemCount: itemCount, sampledAbove: config.sampledAbove,
             negatives: config.negatives, groupRows: config.negativeGroupRows, gbceT: config.gbceT)
-        try SequenceLoss.checkSmoothing(config.labelSmoothing, loss: loss, model: "bert4rec")
+        let smoothing = try SequenceLoss.smoothing(config.labelSmoothing, unset: 0, loss: loss, model: "bert4rec")
         lossFunction = loss.map {
             SequenceLossFunction(
                 loss: $0, itemCounts: data.log.itemCounts(), negatives: config.negatives,
                 groupRows: config.negativeGroupRows, popularityShare: config.popularityShare, chunkRows: config.ceChunkRows,
-                labelSmoothing: Float(config.labelSmoothing))
+                labelSmoothing: smoothing)
         }
         seed = data.seed
         Engine.seed(seed)

@@ -45,9 +45,11 @@ enum SequenceLoss: Equatable {
         }
     }
 
-    /// Checks a model's `labelSmoothing` ε: in [0, 1), and above 0 only with the full softmax
-    /// (the sampled losses see a few hundred items, so ε spread over the catalog has no meaning).
-    static func checkSmoothing(_ epsilon: Double, loss: SequenceLoss?, model: String) throws {
+    /// A model's label smoothing ε: `epsilon` when set (in [0, 1), and above 0 only with the full
+    /// softmax: the sampled losses see a few hundred items, so ε spread over the catalog has no
+    /// meaning there), else `unset` with the full softmax and 0 with any other loss.
+    static func smoothing(_ epsilon: Double?, unset: Double, loss: SequenceLoss?, model: String) throws -> Float {
+        guard let epsilon else { return loss == .full ? Float(unset) : 0 }
         guard epsilon >= 0 && epsilon < 1 else {
             throw OsusumeError.invalidArgument("\(model): labelSmoothing must be in [0, 1), got \(epsilon)")
         }
@@ -55,6 +57,7 @@ enum SequenceLoss: Equatable {
             throw OsusumeError.invalidArgument(
                 "\(model): labelSmoothing applies to the full softmax only (loss=ce, or auto up to sampledAbove items)")
         }
+        return Float(epsilon)
     }
 
     /// gSASRec's β for `negatives` of `itemCount` items: α·(t·(1 − 1/α) + 1/α), α = negatives / (items − 1).

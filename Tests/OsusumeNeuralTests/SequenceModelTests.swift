@@ -53,7 +53,7 @@ final class SequenceModelTests: XCTestCase {
         let data = SequencePlantedData()
         let pop = try hr10(Popularity(config: .init()), data)
         let cases: [(String, [String: String])] = [
-            ("ce", [:]), ("ce", ["labelSmoothing": "0.1"]), ("bce", ["epochs": "30", "learningRate": "0.01"]),
+            ("ce", [:]), ("ce", ["labelSmoothing": "0"]), ("bce", ["epochs": "30", "learningRate": "0.01"]),
             ("sampled-ce", ["negatives": "20"]), ("sampled-ce", ["negatives": "20", "negativeSampling": "row"]),
             ("sampled-ce", ["negatives": "20", "popularityShare": "0"]),
             // gBCE leaves its starting plateau (all logits pushed down together) much later on
@@ -189,10 +189,19 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(loss(0.1), crossEntropy(logits, targets, labelSmoothing: 0.1).item, accuracy: 1e-5)
         XCTAssertEqual(loss(0), crossEntropy(logits, targets).item, accuracy: 1e-5)
         XCTAssertGreaterThan(abs(loss(0.1) - loss(0)), 1e-3)
-        XCTAssertNoThrow(try SequenceLoss.checkSmoothing(0.1, loss: .full, model: "m"))
-        XCTAssertThrowsError(try SequenceLoss.checkSmoothing(1, loss: .full, model: "m"))
-        XCTAssertThrowsError(try SequenceLoss.checkSmoothing(-0.1, loss: .full, model: "m"))
-        XCTAssertThrowsError(try SequenceLoss.checkSmoothing(.nan, loss: .full, model: "m"))
+        XCTAssertEqual(try SequenceLoss.smoothing(0.2, unset: 0.1, loss: .full, model: "m"), 0.2)
+        XCTAssertEqual(try SequenceLoss.smoothing(0, unset: 0.1, loss: .full, model: "m"), 0)
+        // Unset: the model's ε with the full softmax, none with the sampled losses.
+        XCTAssertEqual(try SequenceLoss.smoothing(nil, unset: 0.1, loss: .full, model: "m"), 0.1)
+        XCTAssertEqual(try SequenceLoss.smoothing(nil, unset: 0.1, loss: .sampledSoftmax, model: "m"), 0)
+        XCTAssertEqual(try SequenceLoss.smoothing(0, unset: 0.1, loss: .sampledSoftmax, model: "m"), 0)
+        XCTAssertThrowsError(try SequenceLoss.smoothing(1, unset: 0, loss: .full, model: "m"))
+        XCTAssertThrowsError(try SequenceLoss.smoothing(-0.1, unset: 0, loss: .full, model: "m"))
+        XCTAssertThrowsError(try SequenceLoss.smoothing(.nan, unset: 0, loss: .full, model: "m"))
+        // An optional setting is set by its declared type (a nil `Double?` is no Bool).
+        XCTAssertNil(SASRec.Config().labelSmoothing)
+        XCTAssertEqual(try SASRec.Config().applying(["labelSmoothing": "0.2"]).labelSmoothing, 0.2)
+        XCTAssertThrowsError(try SASRec.Config().applying(["labelSmoothing": "true"]))
         let data = SequencePlantedData(users: 20)
         let training = TrainingData(log: data.log, catalog: data.catalog, seed: 1)
         for settings in [["loss": "gbce"], ["loss": "bce"], ["loss": "sampled-ce"], ["labelSmoothing": "1"]] {
