@@ -134,6 +134,8 @@ public final class SASRec: EpochTrainable {
             config.loss, model: "sasrec", itemCount: itemCount, sampledAbove: config.sampledAbove,
             negatives: config.negatives, groupRows: config.negativeGroupRows, gbceT: config.gbceT, extra: ["bce"])
         let smoothing = try SequenceLoss.smoothing(config.labelSmoothing, unset: 0.1, loss: loss, model: "sasrec")
+        // The unset default is not in the configuration's JSON, so say what it became.
+        if config.labelSmoothing == nil && smoothing > 0 { logLine("sasrec: label smoothing \(smoothing) (labelSmoothing=0 for none)") }
         rowSampling = loss == nil || (loss == .sampledSoftmax && config.negativeSampling == "row")
         lossFunction = loss.map {
             SequenceLossFunction(
