@@ -90,18 +90,33 @@ extension ModelConfig {
         }
     }
 
-    /// The configuration as a JSON value (exact types: a Bool stays a Bool).
+    /// The configuration as a JSON value (exact types: a Bool stays a Bool). Optional settings
+    /// left unset are null rather than absent, so that they are listed with the rest.
     public func jsonValue() -> JSONValue {
         guard let d = try? JSONEncoder().encode(self), let v = try? JSONDecoder().decode(JSONValue.self, from: d) else { return .null }
-        return v
+        guard case .object(var object) = v else { return v }
+        for key in unsetOptionalSettings() where object[key] == nil { object[key] = .null }
+        return .object(object)
     }
 
-    /// The configuration as a JSON-friendly dictionary (for manifests and `--json` output).
+    /// The configuration as a JSON-friendly dictionary (for manifests and `--json` output);
+    /// optional settings left unset are `NSNull`.
     public func dictionary() -> [String: Any] {
         guard let d = try? JSONEncoder().encode(self),
-            let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+            var o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
         else { return [:] }
+        for key in unsetOptionalSettings() where o[key] == nil { o[key] = NSNull() }
         return o
+    }
+
+    /// Names of the optional settings that are nil (the encoder leaves them out).
+    private func unsetOptionalSettings() -> [String] {
+        Mirror(reflecting: self).children.compactMap { child in
+            guard let label = child.label else { return nil }
+            let value = Mirror(reflecting: child.value)
+            guard value.displayStyle == .optional, value.children.isEmpty else { return nil }
+            return label.hasPrefix("_") ? String(label.dropFirst()) : label
+        }
     }
 }
 

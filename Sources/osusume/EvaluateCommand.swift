@@ -139,7 +139,7 @@ func parseKs(_ s: String) throws -> [Int] {
 }
 
 func configString(_ c: [String: Any]) -> String {
-    c.keys.sorted().map { "\($0)=\(c[$0]!)" }.joined(separator: " ")
+    c.keys.sorted().map { "\($0)=\(c[$0] is NSNull ? "unset" : c[$0]!)" }.joined(separator: " ")
 }
 
 func datasetJSON(_ d: Dataset, filters: String) -> [String: Any] {

@@ -202,6 +202,11 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertNil(SASRec.Config().labelSmoothing)
         XCTAssertEqual(try SASRec.Config().applying(["labelSmoothing": "0.2"]).labelSmoothing, 0.2)
         XCTAssertThrowsError(try SASRec.Config().applying(["labelSmoothing": "true"]))
+        // Unset, it is still listed (null), so that `tune` and manifests see the setting.
+        XCTAssertTrue(SASRec.Config().dictionary()["labelSmoothing"] is NSNull)
+        guard case .object(let json) = SASRec.Config().jsonValue() else { return XCTFail("config is not an object") }
+        XCTAssertEqual(json["labelSmoothing"], .null)
+        XCTAssertEqual(json["blocks"], .number(4))
         let data = SequencePlantedData(users: 20)
         let training = TrainingData(log: data.log, catalog: data.catalog, seed: 1)
         for settings in [["loss": "gbce"], ["loss": "bce"], ["loss": "sampled-ce"], ["labelSmoothing": "1"]] {
