@@ -119,7 +119,7 @@ final class SequenceEncoder: Module {
     init(
         tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1,
-        queryNorm: Bool = false
+        queryNorm: Bool = false, gatedResidual: Bool = false, gatedLinearUnit: Bool = false
     ) {
         items = Embedding(tokens, dim, std: 0.02)
         self.inputScale = inputScale
@@ -128,10 +128,12 @@ final class SequenceEncoder: Module {
         self.blocks = (0..<blocks).map { _ in
             TransformerBlock(
                 dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: activation,
-                normFirst: normFirst, queryNorm: queryNorm)
+                normFirst: normFirst, queryNorm: queryNorm, gatedResidual: gatedResidual,
+                gatedLinearUnit: gatedLinearUnit)
         }
-        finalNorm = normFirst || queryNorm ? LayerNorm(dim) : nil
-        inputNorm = normFirst || queryNorm ? nil : LayerNorm(dim)
+        let preNorm = normFirst || queryNorm || gatedResidual
+        finalNorm = preNorm ? LayerNorm(dim) : nil
+        inputNorm = preNorm ? nil : LayerNorm(dim)
         self.dropout = Dropout(dropout)
         _genreMatrix = genreMatrix
     }

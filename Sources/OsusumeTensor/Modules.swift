@@ -211,21 +211,27 @@ public final class MultiHeadAttention: Module {
     }
 }
 
-/// Position-wise feed-forward: Linear → activation → dropout → Linear.
+/// Position-wise feed-forward: Linear → activation → dropout → Linear. With a gated linear unit
+/// (`gatedLinearUnit`, SwiGLU when the activation is swish) the hidden layer is
+/// activation(linear1(x)) ⊙ up(x), as in LiGR's and eSASRec's blocks.
 public final class FeedForward: Module {
     public let linear1: Linear
     public let linear2: Linear
     public let dropout: Dropout
     public let activation: Activation
+    /// The second input projection of a gated linear unit (nil: a plain feed-forward layer).
+    public let up: Linear?
 
-    public init(dim: Int, hidden: Int, activation: Activation = .gelu, dropout: Float = 0) {
-        linear1 = Linear(dim, hidden)
-        linear2 = Linear(hidden, dim)
+    public init(dim: Int, hidden: Int, activation: Activation = .gelu, dropout: Float = 0, gatedLinearUnit: Bool = false) {
+        linear1 = Linear(dim, hidden, bias: !gatedLinearUnit)
+        linear2 = Linear(hidden, dim, bias: !gatedLinearUnit)
         self.dropout = Dropout(dropout)
         self.activation = activation
+        up = gatedLinearUnit ? Linear(dim, hidden, bias: false) : nil
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        if let up { return linear2(dropout(activation(linear1(x)) * up(x))) }
         if activation == .relu, dropout.training, dropout.probability > 0 {
             return linear2(reluDropout(linear1(x), probability: dropout.probability, seed: Engine.nextSeed()))
         }
@@ -237,6 +243,9 @@ public final class FeedForward: Module {
 /// x + drop(attn(ln1(x))), then + drop(ff(ln2(·))). Post-LN: ln1(x + drop(attn(x))), then
 /// ln2(· + drop(ff(·))). Query-norm (`queryNorm`, the original SASRec code's layout):
 /// q = ln1(x), h = q + drop(attn(q over keys and values x)), n = ln2(h), then n + drop(ff(n)).
+/// Gated residuals (`gatedResidual`, LiGR: Borisyuk et al. 2025, as eSASRec uses them): pre-LN
+/// with each branch scaled by a learned gate of the un-normalised input,
+/// h = x + σ(g1(x)) ⊙ drop(attn(ln1(x))), then h + σ(g2(h)) ⊙ drop(ff(ln2(h))).
 public final class TransformerBlock: Module {
     public let attention: MultiHeadAttention
     public let feedForward: FeedForward
@@ -246,22 +255,33 @@ public final class TransformerBlock: Module {
     public let dropout2: Dropout
     public let normFirst: Bool
     public let queryNorm: Bool
+    /// Gates of the attention and feed-forward branches (nil: plain residuals).
+    public let attentionGate: Linear?
+    public let feedForwardGate: Linear?
 
     public init(
         dim: Int, heads: Int, hidden: Int, dropout: Float = 0, activation: Activation = .gelu,
-        normFirst: Bool = true, queryNorm: Bool = false
+        normFirst: Bool = true, queryNorm: Bool = false, gatedResidual: Bool = false, gatedLinearUnit: Bool = false
     ) {
+        precondition(!(gatedResidual && queryNorm), "gated residuals are pre-LN blocks, not query-norm ones")
         self.queryNorm = queryNorm
         attention = MultiHeadAttention(dim: dim, heads: heads)
-        feedForward = FeedForward(dim: dim, hidden: hidden, activation: activation, dropout: dropout)
+        feedForward = FeedForward(
+            dim: dim, hidden: hidden, activation: activation, dropout: dropout, gatedLinearUnit: gatedLinearUnit)
         norm1 = LayerNorm(dim)
         norm2 = LayerNorm(dim)
         dropout1 = Dropout(dropout)
         dropout2 = Dropout(dropout)
-        self.normFirst = normFirst
+        self.normFirst = normFirst || gatedResidual
+        attentionGate = gatedResidual ? Linear(dim, dim) : nil
+        feedForwardGate = gatedResidual ? Linear(dim, dim) : nil
     }
 
     public func callAsFunction(_ x: Tensor, causal: Bool = false, keyPadding: [Bool]? = nil) -> Tensor {
+        if let attentionGate, let feedForwardGate {
+            let h = x + sigmoid(attentionGate(x)) * dropout1(attention(norm1(x), causal: causal, keyPadding: keyPadding))
+            return h + sigmoid(feedForwardGate(h)) * dropout2(feedForward(norm2(h)))
+        }
         if queryNorm {
             let q = norm1(x)
             let n = norm2(dropout1(attention(q, keys: x, values: x, causal: causal, keyPadding: keyPadding), adding: q))

@@ -90,6 +90,22 @@ final class SequenceModelTests: XCTestCase {
         try assertRoundTrip(model, data)
     }
 
+    /// LiGR's gated blocks with a SwiGLU feed-forward: learn, beat popularity, reload, and reject
+    /// an unknown layer kind by name.
+    func testSASRecWithLiGRLayersLearns() throws {
+        let data = SequencePlantedData()
+        let pop = try hr10(Popularity(config: .init()), data)
+        let model = try make("sasrec", ["layers": "ligr"])
+        let hr = try hr10(model, data)
+        XCTAssertGreaterThan(hr, 0.6)
+        XCTAssertGreaterThan(hr, pop + 0.4)
+        assertFollowsRule(model)
+        try assertRoundTrip(model, data)
+        XCTAssertThrowsError(try hr10(make("sasrec", ["layers": "hstu"]), data)) {
+            XCTAssertTrue("\($0)".contains("layers must be transformer or ligr"), "\($0)")
+        }
+    }
+
     func testBERT4RecLearnsPlantedTransitions() throws {
         let data = SequencePlantedData()
         let pop = try hr10(Popularity(config: .init()), data)

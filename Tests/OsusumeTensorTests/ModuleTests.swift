@@ -113,6 +113,25 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual(block.parameterCount, 4 * (64 + 8) + (8 * 12 + 12) + (12 * 8 + 8) + 4 * 8)
     }
 
+    func testGatedResidualBlockWithSwiGLU() {
+        let ligr = TransformerBlock(
+            dim: 8, heads: 2, hidden: 12, dropout: 0, activation: .swish, gatedResidual: true, gatedLinearUnit: true)
+        let x = randn([2, 5, 8], seed: 11)
+        check(ligr, [x]) { ligr(x, causal: true) }
+        // Against the composition written out: gates of the un-normalised inputs, SwiGLU without biases.
+        let ff = ligr.feedForward
+        XCTAssertNil(ff.linear1.bias)
+        let h = x + sigmoid(ligr.attentionGate!(x)) * ligr.attention(ligr.norm1(x), causal: true)
+        let n = ligr.norm2(h)
+        let swiglu = ff.linear2(swish(ff.linear1(n)) * ff.up!(n))
+        assertClose(ligr(x, causal: true).scalars, (h + sigmoid(ligr.feedForwardGate!(h)) * swiglu).scalars)
+        // Gates (2 × (64 + 8)) and the third projection (8 × 12) on top of the attention's 4 × (64 + 8),
+        // the two feed-forward matrices without biases and the two norms.
+        XCTAssertEqual(ligr.parameterCount, 4 * (64 + 8) + 3 * (8 * 12) + 2 * (64 + 8) + 4 * 8)
+        // Plain blocks keep their parameter names (files written before gates existed still load).
+        XCTAssertFalse(TransformerBlock(dim: 8, heads: 2, hidden: 12).namedParameters().contains { $0.0.contains("Gate") })
+    }
+
     func testNestedModuleNamesAndTrainMode() {
         final class Net: Module {
             let blocks = [Linear(2, 2, seed: 1), Linear(2, 2, seed: 2)]
