@@ -35,8 +35,8 @@ public final class SASRec: EpochTrainable {
         public var queryNorm = true
         /// "transformer" (the blocks `queryNorm` and `normFirst` describe) or "ligr": LiGR's
         /// pre-LN blocks with sigmoid-gated residuals and a SwiGLU feed-forward of width
-        /// `feedForward` (as in eSASRec, Tikhonovich et al. 2025; `activation` and `queryNorm`
-        /// are then not used).
+        /// `feedForward` (as in eSASRec, Tikhonovich et al. 2025; `activation`, `queryNorm` and
+        /// `normFirst` are then not used).
         public var layers = "transformer"
         /// When `queryNorm` is false: pre-LN blocks with a final layer norm (true) or post-LN
         /// blocks with an input norm.

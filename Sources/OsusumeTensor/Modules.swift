@@ -213,7 +213,7 @@ public final class MultiHeadAttention: Module {
 
 /// Position-wise feed-forward: Linear → activation → dropout → Linear. With a gated linear unit
 /// (`gatedLinearUnit`, SwiGLU when the activation is swish) the hidden layer is
-/// activation(linear1(x)) ⊙ up(x), as in LiGR's and eSASRec's blocks.
+/// activation(linear1(x)) ⊙ up(x), and no projection has a bias, as in LiGR's and eSASRec's blocks.
 public final class FeedForward: Module {
     public let linear1: Linear
     public let linear2: Linear
@@ -244,7 +244,7 @@ public final class FeedForward: Module {
 /// ln2(· + drop(ff(·))). Query-norm (`queryNorm`, the original SASRec code's layout):
 /// q = ln1(x), h = q + drop(attn(q over keys and values x)), n = ln2(h), then n + drop(ff(n)).
 /// Gated residuals (`gatedResidual`, LiGR: Borisyuk et al. 2025, as eSASRec uses them): pre-LN
-/// with each branch scaled by a learned gate of the un-normalised input,
+/// with each branch scaled by a learned gate (a biased linear map) of the un-normalised input,
 /// h = x + σ(g1(x)) ⊙ drop(attn(ln1(x))), then h + σ(g2(h)) ⊙ drop(ff(ln2(h))).
 public final class TransformerBlock: Module {
     public let attention: MultiHeadAttention
