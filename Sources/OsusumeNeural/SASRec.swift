@@ -33,10 +33,11 @@ public final class SASRec: EpochTrainable {
         /// and values not, residuals taken from the normalised inputs, a final norm. With relu it
         /// ranked above pre-LN + gelu on ML-1M (docs/sequential.md).
         public var queryNorm = true
-        /// "transformer" (the blocks `queryNorm` and `normFirst` describe) or "ligr": LiGR's
+        /// "transformer" (the blocks `queryNorm` and `normFirst` describe), "ligr": LiGR's
         /// pre-LN blocks with sigmoid-gated residuals and a SwiGLU feed-forward of width
-        /// `feedForward` (as in eSASRec, Tikhonovich et al. 2025; `activation`, `queryNorm` and
-        /// `normFirst` are then not used).
+        /// `feedForward` (as in eSASRec, Tikhonovich et al. 2025), or "hstu": HSTU's blocks
+        /// (Zhai et al. 2024; gated pointwise attention with a bias per distance, no
+        /// feed-forward). `activation`, `queryNorm` and `normFirst` are used by "transformer" only.
         public var layers = "transformer"
         /// When `queryNorm` is false: pre-LN blocks with a final layer norm (true) or post-LN
         /// blocks with an input norm.
@@ -117,17 +118,16 @@ public final class SASRec: EpochTrainable {
 
     func makeNetwork(genreMatrix: Tensor?) throws -> SequenceEncoder {
         guard config.dim % config.heads == 0 else { throw OsusumeError.invalidArgument("sasrec: dim must be divisible by heads") }
-        guard ["transformer", "ligr"].contains(config.layers) else {
-            throw OsusumeError.invalidArgument("sasrec: layers must be transformer or ligr, got '\(config.layers)'")
+        guard let layers = SequenceLayers(rawValue: config.layers) else {
+            throw OsusumeError.invalidArgument("sasrec: layers must be transformer, ligr or hstu, got '\(config.layers)'")
         }
-        let ligr = config.layers == "ligr"
         return SequenceEncoder(
             tokens: itemCount + 1, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,
             heads: config.heads, feedForward: config.feedForward, dropout: Float(config.dropout),
-            activation: ligr ? .swish : try SequenceSupport.activation(config.activation), normFirst: config.normFirst,
-            usePositions: config.positions, genreMatrix: genreMatrix,
+            activation: layers == .transformer ? try SequenceSupport.activation(config.activation) : .swish,
+            normFirst: config.normFirst, usePositions: config.positions, genreMatrix: genreMatrix,
             inputScale: config.scaleEmbeddings ? Float(config.dim).squareRoot() : 1,
-            queryNorm: config.queryNorm && !ligr, gatedResidual: ligr, gatedLinearUnit: ligr)
+            queryNorm: config.queryNorm, layers: layers)
     }
 
     public func fit(_ data: TrainingData) throws {

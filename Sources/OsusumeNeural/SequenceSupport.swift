@@ -99,13 +99,23 @@ struct PaddedBatch {
     }
 }
 
+/// The blocks a sequence encoder stacks.
+enum SequenceLayers: String, CaseIterable {
+    /// Transformer blocks as `normFirst` and `queryNorm` describe them.
+    case transformer
+    /// LiGR's pre-LN blocks with sigmoid-gated residuals and a SwiGLU feed-forward.
+    case ligr
+    /// HSTU's blocks: gated pointwise attention with a relative position bias, no feed-forward.
+    case hstu
+}
+
 /// The encoder both models share: item (+ optional genre) and optional position embeddings,
-/// Transformer blocks, and a final layer norm (pre-LN) or an input layer norm (post-LN, as BERT).
+/// sequence blocks, and a final layer norm (pre-LN) or an input layer norm (post-LN, as BERT).
 final class SequenceEncoder: Module {
     let items: Embedding
     let positions: Embedding?
     let genres: Embedding?
-    let blocks: [TransformerBlock]
+    let blocks: [any SequenceBlock]
     let finalNorm: LayerNorm?
     let inputNorm: LayerNorm?
     let dropout: Dropout
@@ -119,19 +129,20 @@ final class SequenceEncoder: Module {
     init(
         tokens: Int, maxLength: Int, dim: Int, blocks: Int, heads: Int, feedForward: Int, dropout: Float,
         activation: Activation, normFirst: Bool, usePositions: Bool, genreMatrix: Tensor?, inputScale: Float = 1,
-        queryNorm: Bool = false, gatedResidual: Bool = false, gatedLinearUnit: Bool = false
+        queryNorm: Bool = false, layers: SequenceLayers = .transformer
     ) {
         items = Embedding(tokens, dim, std: 0.02)
         self.inputScale = inputScale
         positions = usePositions ? Embedding(maxLength, dim, std: 0.02) : nil
         genres = genreMatrix.map { Embedding($0.shape[1], dim, std: 0.02) }
-        self.blocks = (0..<blocks).map { _ in
-            TransformerBlock(
-                dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: activation,
-                normFirst: normFirst, queryNorm: queryNorm, gatedResidual: gatedResidual,
-                gatedLinearUnit: gatedLinearUnit)
+        self.blocks = (0..<blocks).map { _ -> any SequenceBlock in
+            if layers == .hstu { return HSTUBlock(dim: dim, heads: heads, maxLength: maxLength, dropout: dropout) }
+            let ligr = layers == .ligr
+            return TransformerBlock(
+                dim: dim, heads: heads, hidden: feedForward, dropout: dropout, activation: ligr ? .swish : activation,
+                normFirst: normFirst, queryNorm: queryNorm && !ligr, gatedResidual: ligr, gatedLinearUnit: ligr)
         }
-        let preNorm = normFirst || queryNorm || gatedResidual
+        let preNorm = normFirst || queryNorm || layers != .transformer
         finalNorm = preNorm ? LayerNorm(dim) : nil
         inputNorm = preNorm ? nil : LayerNorm(dim)
         self.dropout = Dropout(dropout)

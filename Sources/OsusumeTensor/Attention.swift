@@ -207,3 +207,154 @@ extension Optional where Wrapped == [UInt8] {
         }
     }
 }
+
+/// HSTU's pointwise causal self-attention (Zhai et al. 2024): query i takes
+/// Σ_{j ≤ i} scale · silu(q_i · k_j + bias[i − j]) · v_j, per head, with no softmax, so the
+/// weights need not sum to one and a long history weighs more than a short one. `qkv` is
+/// [B, L, 3·D] (query, key and value side by side); `relativeBias` holds one learned value per
+/// distance i − j, shared by the heads (distances past its end use its last value); `scale` is
+/// HSTU's 1 / n for a window of n items. keyPadding: B·L flags, false for padding keys.
+/// The pre-activations are kept for the backward pass ([B, heads, L, L] floats).
+public func pointwiseSelfAttention(
+    _ qkv: Tensor, relativeBias: Tensor, heads: Int, scale: Float, keyPadding: [Bool]? = nil
+) -> Tensor {
+    precondition(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "pointwiseSelfAttention takes [batch, length, 3·dim]")
+    precondition(relativeBias.rank == 1 && relativeBias.count > 0, "relativeBias is one value per distance")
+    let b = qkv.shape[0], l = qkv.shape[1], d = qkv.shape[2] / 3
+    let geo = AttentionGeometry(batch: b, queries: l, keys: l, dim: d, heads: heads, causal: true, keyPadding: keyPadding)
+    let attention = PointwiseAttention(geo: geo, scale: scale, distances: relativeBias.count)
+    let pre = Tensor(uninitialized: [b, heads, l, l])
+    let out = Tensor(uninitialized: [b, l, d])
+    let p = qkv.data
+    attention.forward(q: p, k: p + d, v: p + 2 * d, ld: 3 * d, bias: relativeBias.data, out: out.data, pre: pre.data)
+    guard Tape.needs([qkv, relativeBias]) else { return out }
+    Tape.record(out) { g in
+        let dqkv = Tensor(zeroed: qkv.shape), dBias = Tensor(zeroed: relativeBias.shape)
+        let dp = dqkv.data
+        attention.backward(
+            q: p, k: p + d, v: p + 2 * d, ld: 3 * d, pre: pre.data, gradOut: g.data,
+            dq: dp, dk: dp + d, dv: dp + 2 * d, dBias: dBias.data)
+        accumulateGrad(qkv, dqkv, owned: true)
+        accumulateGrad(relativeBias, dBias, owned: true)
+    }
+    return out
+}
+
+/// Forward and backward kernels of `pointwiseSelfAttention` over causal row blocks.
+struct PointwiseAttention {
+    let geo: AttentionGeometry
+    let scale: Float
+    let distances: Int
+
+    /// Row `i` of a block: adds the relative bias to the first `visible` pre-activations.
+    @inline(__always) func addBias(_ a: UnsafeMutablePointer<Float>, row i: Int, visible: Int, bias: UnsafePointer<Float>) {
+        let last = distances - 1
+        for j in 0..<visible { a[j] += bias[Swift.min(i - j, last)] }
+    }
+
+    /// Weights of one row: scale · silu(a) over the visible keys that are not padding, 0 elsewhere
+    /// up to `cols`.
+    @inline(__always) func weights(
+        _ a: UnsafePointer<Float>, _ w: UnsafeMutablePointer<Float>, visible: Int, cols: Int, keep: UnsafePointer<UInt8>?
+    ) {
+        osk_silu(a, w, visible)
+        if let keep {
+            for j in 0..<visible { w[j] = keep[j] == 0 ? 0 : w[j] * scale }
+        } else {
+            for j in 0..<visible { w[j] *= scale }
+        }
+        for j in visible..<cols { w[j] = 0 }
+    }
+
+    func forward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int, bias: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>
+    ) {
+        ensureSerialBLAS()
+        let (b, l, d, heads, dh, block) = (geo.b, geo.l, geo.d, geo.heads, geo.dh, geo.block)
+        let threads = Threads.count == 1 ? 1 : Swift.max(1, Swift.min(Threads.count * chunksPerThread, b * heads))
+        let scratch = Tensor(uninitialized: [threads, block, l])
+        let ps = SharedPointer(scratch.data), po = SharedPointer(out), pp = SharedPointer(pre)
+        geo.keep.withOptionalPointer { keepPtr in
+            let kp = keepPtr.map { SharedConstPointer($0) }
+            Threads.parallelFor(b * heads, chunks: threads) { chunk, pairs in
+                let w = ps.base + chunk * block * l
+                for pair in pairs {
+                    let bi = pair / heads, h = pair % heads
+                    let qb = q + bi * l * ld + h * dh, kb = k + bi * l * ld + h * dh, vb = v + bi * l * ld + h * dh
+                    let a = pp.base + pair * l * l, o = po.base + bi * l * d + h * dh
+                    let keep = kp.map { $0.base + bi * l }
+                    var r0 = 0
+                    while r0 < l {
+                        let rows = Swift.min(block, l - r0), cols = r0 + rows
+                        BLAS.sgemm(.none, .transpose, m: rows, n: cols, k: dh, a: qb + r0 * ld, lda: ld, b: kb, ldb: ld, c: a + r0 * l, ldc: l)
+                        for i in 0..<rows {
+                            let row = a + (r0 + i) * l
+                            addBias(row, row: r0 + i, visible: r0 + i + 1, bias: bias)
+                            weights(row, w + i * l, visible: r0 + i + 1, cols: cols, keep: keep)
+                        }
+                        BLAS.sgemm(.none, .none, m: rows, n: dh, k: cols, a: w, lda: l, b: vb, ldb: ld, c: o + r0 * d, ldc: d)
+                        r0 += rows
+                    }
+                }
+            }
+        }
+        withExtendedLifetime(scratch) {}
+    }
+
+    /// dq is overwritten; dk, dv and dBias are accumulated (pass zeroed buffers).
+    func backward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
+        pre: UnsafePointer<Float>, gradOut: UnsafePointer<Float>,
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>
+    ) {
+        ensureSerialBLAS()
+        let (b, l, d, heads, dh, block) = (geo.b, geo.l, geo.d, geo.heads, geo.dh, geo.block)
+        let threads = Threads.count == 1 ? 1 : Swift.max(1, Swift.min(Threads.count * chunksPerThread, b * heads))
+        // Per chunk: the block's weights, their gradient, and a partial bias gradient.
+        let scratch = Tensor(uninitialized: [threads, 2 * block * l])
+        let partialBias = Tensor(zeroed: [threads, distances])
+        let ps = SharedPointer(scratch.data), pb = SharedPointer(partialBias.data)
+        let gq = SharedPointer(dq), gk = SharedPointer(dk), gv = SharedPointer(dv)
+        let last = distances - 1
+        geo.keep.withOptionalPointer { keepPtr in
+            let kp = keepPtr.map { SharedConstPointer($0) }
+            Threads.parallelFor(b * heads, chunks: threads) { chunk, pairs in
+                let w = ps.base + chunk * 2 * block * l, dw = w + block * l
+                let db = pb.base + chunk * distances
+                for pair in pairs {
+                    let bi = pair / heads, h = pair % heads
+                    let qb = q + bi * l * ld + h * dh, kb = k + bi * l * ld + h * dh, vb = v + bi * l * ld + h * dh
+                    let a = pre + pair * l * l, go = gradOut + bi * l * d + h * dh
+                    let dqb = gq.base + bi * l * ld + h * dh, dkb = gk.base + bi * l * ld + h * dh, dvb = gv.base + bi * l * ld + h * dh
+                    let keep = kp.map { $0.base + bi * l }
+                    var r0 = 0
+                    while r0 < l {
+                        let rows = Swift.min(block, l - r0), cols = r0 + rows
+                        for i in 0..<rows { weights(a + (r0 + i) * l, w + i * l, visible: r0 + i + 1, cols: cols, keep: keep) }
+                        // dV += Wᵀ dO; dW = dO Vᵀ; dA = scale · silu'(A) ⊙ dW on the visible, kept keys.
+                        BLAS.sgemm(.transpose, .none, m: cols, n: dh, k: rows, a: w, lda: l, b: go + r0 * d, ldb: d, beta: 1, c: dvb, ldc: ld)
+                        BLAS.sgemm(.none, .transpose, m: rows, n: cols, k: dh, a: go + r0 * d, lda: d, b: vb, ldb: ld, c: dw, ldc: l)
+                        for i in 0..<rows {
+                            let ri = r0 + i, visible = ri + 1, row = dw + i * l
+                            osk_silu_backward(a + ri * l, row, row, visible)
+                            for j in 0..<visible {
+                                let g = keep.map { $0[j] == 0 } == true ? 0 : row[j] * scale
+                                row[j] = g
+                                db[Swift.min(ri - j, last)] += g
+                            }
+                            for j in visible..<cols { row[j] = 0 }
+                        }
+                        // dQ = dA K, dK += dAᵀ Q
+                        BLAS.sgemm(.none, .none, m: rows, n: dh, k: cols, a: dw, lda: l, b: kb, ldb: ld, c: dqb + r0 * ld, ldc: ld)
+                        BLAS.sgemm(.transpose, .none, m: cols, n: dh, k: rows, a: dw, lda: l, b: qb + r0 * ld, ldb: ld, beta: 1, c: dkb, ldc: ld)
+                        r0 += rows
+                    }
+                }
+            }
+        }
+        for c in 0..<threads { for t in 0..<distances { dBias[t] += partialBias.data[c * distances + t] } }
+        withExtendedLifetime(scratch) {}
+    }
+}

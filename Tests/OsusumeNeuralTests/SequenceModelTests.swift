@@ -90,19 +90,24 @@ final class SequenceModelTests: XCTestCase {
         try assertRoundTrip(model, data)
     }
 
-    /// LiGR's gated blocks with a SwiGLU feed-forward: learn, beat popularity, reload, and reject
-    /// an unknown layer kind by name.
-    func testSASRecWithLiGRLayersLearns() throws {
+    /// LiGR's gated blocks with a SwiGLU feed-forward, and HSTU's blocks: each learns, beats
+    /// popularity, follows the rule for an ad-hoc history and reloads; an unknown layer kind is
+    /// rejected by name.
+    func testSASRecWithLiGRAndHSTULayersLearns() throws {
         let data = SequencePlantedData()
         let pop = try hr10(Popularity(config: .init()), data)
-        let model = try make("sasrec", ["layers": "ligr"])
-        let hr = try hr10(model, data)
-        XCTAssertGreaterThan(hr, 0.6)
-        XCTAssertGreaterThan(hr, pop + 0.4)
-        assertFollowsRule(model)
-        try assertRoundTrip(model, data)
-        XCTAssertThrowsError(try hr10(make("sasrec", ["layers": "hstu"]), data)) {
-            XCTAssertTrue("\($0)".contains("layers must be transformer or ligr"), "\($0)")
+        for layers in ["ligr", "hstu"] {
+            let t0 = Date()
+            let model = try make("sasrec", ["layers": layers])
+            let hr = try hr10(model, data)
+            print("sasrec layers=\(layers): HR@10 \(hr) (popularity \(pop)) in \(String(format: "%.1f", Date().timeIntervalSince(t0)))s")
+            XCTAssertGreaterThan(hr, 0.6, layers)
+            XCTAssertGreaterThan(hr, pop + 0.4, layers)
+            assertFollowsRule(model)
+            try assertRoundTrip(model, data)
+        }
+        XCTAssertThrowsError(try hr10(make("sasrec", ["layers": "mamba"]), data)) {
+            XCTAssertTrue("\($0)".contains("layers must be transformer, ligr or hstu, got 'mamba'"), "\($0)")
         }
     }
 

@@ -132,6 +132,29 @@ final class ModuleTests: XCTestCase {
         XCTAssertFalse(TransformerBlock(dim: 8, heads: 2, hidden: 12).namedParameters().contains { $0.0.contains("Gate") })
     }
 
+    func testHSTUBlock() {
+        let block = HSTUBlock(dim: 8, heads: 2, maxLength: 5, dropout: 0)
+        let x = randn([2, 5, 8], seed: 12)
+        // The bias starts at zero; move it so that its gradient is checked away from the start.
+        for t in 0..<5 { block.relativeBias.data[t] = Float(t) * 0.1 - 0.2 }
+        check(block, [x]) { block(x, causal: true, keyPadding: [false, true, true, true, true, true, true, true, true, true]) }
+        // Against the composition written out: silu projections of the parameter-free norm, the
+        // gate on the normalised attention output, the projection added to the input.
+        let n = layerNorm(x, weight: nil, bias: nil, eps: 1e-6)
+        let qkv = concat([swish(block.query(n)), swish(block.key(n)), swish(block.value(n))], axis: 2)
+        let a = pointwiseSelfAttention(qkv, relativeBias: block.relativeBias, heads: 2, scale: 1 / 5)
+        let y = x + block.output(swish(block.gate(n)) * layerNorm(a, weight: nil, bias: nil, eps: 1e-6))
+        assertClose(block(x, causal: true).scalars, y.scalars)
+        XCTAssertEqual(block.parameterCount, 5 * (64 + 8) + 5)
+        // Blocks kept as `SequenceBlock`s are still found as sub-modules.
+        final class Stack: Module {
+            let blocks: [any SequenceBlock] = [HSTUBlock(dim: 8, heads: 2, maxLength: 5), TransformerBlock(dim: 8, heads: 2, hidden: 12)]
+        }
+        let names = Stack().namedParameters().map { $0.0 }
+        XCTAssertTrue(names.contains("blocks.0.relativeBias"), "\(names)")
+        XCTAssertTrue(names.contains("blocks.1.attention.query.weight"), "\(names)")
+    }
+
     func testNestedModuleNamesAndTrainMode() {
         final class Net: Module {
             let blocks = [Linear(2, 2, seed: 1), Linear(2, 2, seed: 2)]

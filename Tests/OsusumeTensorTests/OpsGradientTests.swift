@@ -354,6 +354,40 @@ final class OpsGradientTests: XCTestCase {
         assertClose(packed.scalars, concat(zip(ws, bs).map { linear(x, weight: $0, bias: $1) }, axis: 2).scalars)
     }
 
+    func testPointwiseAttentionGradients() {
+        let b = 2, l = 5, d = 8
+        let qkv = randn([b, l, 3 * d], seed: 44, std: 0.7)
+        // Fewer distances than the window: the last bias is shared by the far keys.
+        let bias = randn([3], seed: 45, std: 0.5)
+        checkGradients([qkv, bias]) { pointwiseSelfAttention(qkv, relativeBias: bias, heads: 2, scale: 0.2) }
+        let pad = [true, true, false, true, true, false, true, true, true, true]
+        let longBias = randn([l], seed: 46, std: 0.5)
+        checkGradients([qkv, longBias]) {
+            pointwiseSelfAttention(qkv, relativeBias: longBias, heads: 4, scale: 0.2, keyPadding: pad)
+        }
+    }
+
+    /// Against silu(Q Kᵀ + bias) / n, masked, times V, written out from plain ops; long enough
+    /// (l > 64) to use causal row blocks.
+    func testPointwiseAttentionMatchesComposedOps() {
+        let b = 2, l = 70, d = 8, heads = 2, dh = 4, distances = 50
+        let qkv = randn([b, l, 3 * d], seed: 47, std: 0.5)
+        let bias = randn([distances], seed: 48, std: 0.5)
+        var pad = [Bool](repeating: true, count: b * l)
+        for j in [0, 3, l + 10] { pad[j] = false }
+        let fused = pointwiseSelfAttention(qkv, relativeBias: bias, heads: heads, scale: 1 / Float(l), keyPadding: pad)
+        let parts = split(qkv, sizes: [d, d, d], axis: 2)
+        func heads4(_ t: Tensor) -> Tensor { permute(t.reshaped([b, l, heads, dh]), [0, 2, 1, 3]) }
+        var biasMatrix = [Float](repeating: 0, count: l * l)
+        for i in 0..<l { for j in 0...i { biasMatrix[i * l + j] = bias.data[Swift.min(i - j, distances - 1)] } }
+        var visible = [Float](repeating: 0, count: b * l * l)
+        for bi in 0..<b { for i in 0..<l { for j in 0...i where pad[bi * l + j] { visible[(bi * l + i) * l + j] = 1 } } }
+        let scores = matmul(heads4(parts[0]), heads4(parts[1]), transposeB: true) + Tensor(shape: [l, l], scalars: biasMatrix)
+        let weights = swish(scores) * Tensor(shape: [b, 1, l, l], scalars: visible) * (1 / Float(l))
+        let composed = permute(matmul(weights, heads4(parts[2])), [0, 2, 1, 3]).reshaped([b, l, d])
+        assertClose(fused.scalars, composed.scalars, tol: 1e-4)
+    }
+
     func testAttentionMatchesComposedOps() {
         // Long enough (l > 64) to use causal row blocks.
         let b = 2, l = 70, d = 8, heads = 2, dh = 4
