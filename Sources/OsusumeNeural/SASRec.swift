@@ -119,7 +119,9 @@ public final class SASRec: EpochTrainable {
     func makeNetwork(genreMatrix: Tensor?) throws -> SequenceEncoder {
         guard config.dim % config.heads == 0 else { throw OsusumeError.invalidArgument("sasrec: dim must be divisible by heads") }
         guard let layers = SequenceLayers(rawValue: config.layers) else {
-            throw OsusumeError.invalidArgument("sasrec: layers must be transformer, ligr or hstu, got '\(config.layers)'")
+            let names = SequenceLayers.allCases.map(\.rawValue)
+            throw OsusumeError.invalidArgument(
+                "sasrec: layers must be \(names.dropLast().joined(separator: ", ")) or \(names.last!), got '\(config.layers)'")
         }
         return SequenceEncoder(
             tokens: itemCount + 1, maxLength: config.maxLength, dim: config.dim, blocks: config.blocks,

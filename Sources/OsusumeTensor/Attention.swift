@@ -339,11 +339,12 @@ struct PointwiseAttention {
                         for i in 0..<rows {
                             let ri = r0 + i, visible = ri + 1, row = dw + i * l
                             osk_silu_backward(a + ri * l, row, row, visible)
-                            for j in 0..<visible {
-                                let g = keep.map { $0[j] == 0 } == true ? 0 : row[j] * scale
-                                row[j] = g
-                                db[Swift.min(ri - j, last)] += g
+                            if let keep {
+                                for j in 0..<visible { row[j] = keep[j] == 0 ? 0 : row[j] * scale }
+                            } else {
+                                for j in 0..<visible { row[j] *= scale }
                             }
+                            for j in 0..<visible { db[Swift.min(ri - j, last)] += row[j] }
                             for j in visible..<cols { row[j] = 0 }
                         }
                         // dQ = dA K, dK += dAᵀ Q
