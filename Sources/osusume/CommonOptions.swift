@@ -112,7 +112,14 @@ struct SplitOptions: ParsableArguments {
     @Option(name: .customLong("test-fraction"), help: "temporal / random: share of interactions for test (and as much for validation).")
     var testFraction: Double = 0.1
 
-    var spec: SplitSpec { SplitSpec(name: split, seed: splitSeed, heldOutUsers: heldOut, testFraction: testFraction) }
+    @Flag(
+        name: .customLong("no-validation"),
+        help: "leave-one-out: train on the second-to-last item too, with no validation part (HSTU's protocol; models train their whole schedule).")
+    var noValidation = false
+
+    var spec: SplitSpec {
+        SplitSpec(name: split, seed: splitSeed, heldOutUsers: heldOut, testFraction: testFraction, validation: !noValidation)
+    }
 
     func splitter() throws -> any DataSplitter { try spec.splitter() }
 }

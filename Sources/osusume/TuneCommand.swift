@@ -43,6 +43,9 @@ struct TuneCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
+        if splitOptions.noValidation {
+            throw ValidationError("tune chooses on the validation part, and --no-validation leaves none")
+        }
         if let ensemble {
             guard model == nil else { throw ValidationError("give --model or --ensemble, not both") }
             return try runEnsemble(ensemble)

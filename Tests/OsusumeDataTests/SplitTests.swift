@@ -50,6 +50,17 @@ final class SplitTests: XCTestCase {
         // Without ratings the cases carry none.
         var implicit = log; implicit.hasRatings = false
         XCTAssertNil(try LeaveOneOutSplit().split(implicit).test[0].historyRatings)
+
+        // Without validation the second-to-last items are trained on; the test cases do not change.
+        let noValidation = try XCTUnwrap(try SplitSpec(name: "loo", validation: false).splitter() as? LeaveOneOutSplit)
+        let n = try noValidation.split(log)
+        XCTAssertTrue(n.name.hasPrefix("leave-one-out, no validation"), n.name)
+        XCTAssertEqual(pairs(n.train), ["u1-b", "u2-x", "u1-c", "u1-d", "u2-y", "u3-a", "u3-b"])
+        XCTAssertTrue(n.validation.isEmpty)
+        XCTAssertEqual(n.test, s.test)
+        XCTAssertThrowsError(try SplitSpec(name: "temporal", validation: false).splitter()) { e in
+            XCTAssertTrue("\(e)".contains("--no-validation applies to leave-one-out only"), "\(e)")
+        }
     }
 
     func testTemporal() throws {

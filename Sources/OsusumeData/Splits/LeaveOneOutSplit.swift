@@ -28,21 +28,30 @@ extension InteractionLog {
 /// the test case's history is the training items plus the validation item. `train` holds only
 /// the training rows. Users with fewer than 3 interactions stay entirely in train and get no
 /// cases (as in SASRec's `data_partition`). No randomness is involved.
+///
+/// With `validation` false the second-to-last item is trained on as well and there are no
+/// validation cases, as in HSTU's code (generative-recommenders trains on every item but the
+/// last): models that stop early then train their whole schedule. The test cases are the same
+/// as with validation, so the two figures sit side by side.
 public struct LeaveOneOutSplit: DataSplitter {
-    public init() {}
+    public var validation: Bool
 
-    public var name: String { "leave-one-out" }
+    public init(validation: Bool = true) { self.validation = validation }
+
+    public var name: String { validation ? "leave-one-out" : "leave-one-out, no validation (second-to-last item trained on)" }
 
     public func split(_ log: InteractionLog) throws -> SplitResult {
         var inTrain = [Bool](repeating: true, count: log.count)
-        var validation: [EvalCase] = [], test: [EvalCase] = []
+        var validationCases: [EvalCase] = [], test: [EvalCase] = []
         for (u, rows) in log.rowsByUser().enumerated() where rows.count >= 3 {
             let n = rows.count
-            let train = Array(rows[..<(n - 2)])
-            inTrain[rows[n - 2]] = false; inTrain[rows[n - 1]] = false
-            validation.append(log.evalCase(user: Int32(u), history: train, targets: [rows[n - 2]]))
+            inTrain[rows[n - 1]] = false
+            if validation {
+                inTrain[rows[n - 2]] = false
+                validationCases.append(log.evalCase(user: Int32(u), history: Array(rows[..<(n - 2)]), targets: [rows[n - 2]]))
+            }
             test.append(log.evalCase(user: Int32(u), history: Array(rows[..<(n - 1)]), targets: [rows[n - 1]]))
         }
-        return SplitResult(name: name, train: log.filtered { inTrain[$0] }, validation: validation, test: test)
+        return SplitResult(name: name, train: log.filtered { inTrain[$0] }, validation: validationCases, test: test)
     }
 }

@@ -13,11 +13,18 @@ public struct SplitSpec: Sendable, Equatable {
     public var heldOutUsers: Int?
     /// temporal and random: share of interactions for test, and as much for validation.
     public var testFraction: Double
+    /// leave-one-out only: false trains on the validation item too and leaves no validation part
+    /// (HSTU's protocol; models train their whole schedule).
+    public var validation: Bool
 
     public static let names = ["leave-one-out", "temporal", "held-out-users", "random"]
 
-    public init(name: String = "leave-one-out", seed: UInt64 = 42, heldOutUsers: Int? = nil, testFraction: Double = 0.1) {
+    public init(
+        name: String = "leave-one-out", seed: UInt64 = 42, heldOutUsers: Int? = nil, testFraction: Double = 0.1,
+        validation: Bool = true
+    ) {
         self.name = name; self.seed = seed; self.heldOutUsers = heldOutUsers; self.testFraction = testFraction
+        self.validation = validation
     }
 
     /// The splitter, or an error naming the setting that is out of range.
@@ -27,9 +34,13 @@ public struct SplitSpec: Sendable, Equatable {
                 throw OsusumeError.invalidArgument("--test-fraction must be in (0, 0.5) (test and validation take that share each), got \(testFraction)")
             }
         }
-        switch name.lowercased() {
+        let kind = name.lowercased()
+        if !validation, kind != "leave-one-out", kind != "loo" {
+            throw OsusumeError.invalidArgument("--no-validation applies to leave-one-out only, not to the \(name) split")
+        }
+        switch kind {
         case "leave-one-out", "loo":
-            return LeaveOneOutSplit()
+            return LeaveOneOutSplit(validation: validation)
         case "temporal":
             try checkFraction()
             return TemporalSplit(test: .quantile(1 - testFraction), validation: .quantile(1 - 2 * testFraction))
